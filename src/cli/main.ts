@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/** The `forja` command: parses arguments and hands off to one module per command. */
+import { Command } from 'commander';
+import { FORJA_VERSION } from '../server/version.js';
+import { registerServeCommand } from './serve.js';
+import { registerConfigCommands } from './config-check.js';
+
+const program = new Command();
+program.name('forja').description('Serve ONNX and GGUF models and run durable AI pipelines').version(FORJA_VERSION);
+registerServeCommand(program);
+registerConfigCommands(program);
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`forja: ${err.message}`);
+  process.exit(1);
+});

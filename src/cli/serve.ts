@@ -1,0 +1,65 @@
+/** `forja serve`: builds the server from config + flags, prints the ready line, drains on SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { buildServer } from '../server/app.js';
+import { parsePort } from './parse.js';
+
+interface ServeFlags {
+  config?: string;
+  models?: string;
+  pipelines?: string;
+  data?: string;
+  host?: string;
+  port?: number;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the models of a repository (Open Inference Protocol v2, OpenAI API) and run pipelines')
+    .option('-c, --config <file>', 'config file (default: ./forja.yaml when present)')
+    .option('-m, --models <dir>', 'model repository directory (models.dir)')
+    .option('--pipelines <dir>', 'pipelines directory (pipelines.dir)')
+    .option('--data <dir>', 'data directory for job state (data.dir)')
+    .option('--host <host>', 'address to bind (server.host)')
+    .option('-p, --port <port>', 'port to listen on, 0 for any free port (server.port)', parsePort)
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const overrides: Record<string, Record<string, unknown>> = {};
+  const set = (section: string, key: string, value: unknown) => {
+    if (value !== undefined) (overrides[section] ??= {})[key] = value;
+  };
+  set('server', 'host', flags.host);
+  set('server', 'port', flags.port);
+  set('models', 'dir', flags.models);
+  set('pipelines', 'dir', flags.pipelines);
+  set('data', 'dir', flags.data);
+  const { config, files } = loadConfig({ file: flags.config, overrides });
+
+  const server = await buildServer(config);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.info({ signal }, 'draining before exit');
+    const timer = setTimeout(() => {
+      server.logger.error('shutdown timed out; exiting with work unfinished');
+      process.exit(1);
+    }, config.server.shutdown_timeout_ms);
+    timer.unref();
+    await server.close();
+    server.logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  const address = await server.start();
+  server.logger.info({ configFiles: files, models: server.manager.status().length }, 'ready');
+  // The ready line: tests and scripts wait for it.
+  process.stdout.write(`Forja listening on ${address}\n`);
+}

@@ -1,0 +1,74 @@
+/**
+ * The server configuration: every key, its type and its default, in one place.
+ * docs/configuration.md is generated from nothing: it documents these same keys by hand and
+ * test/config/schema.test.ts checks that every key here appears there.
+ */
+import { z } from 'zod';
+import { executionProviderSchema } from '../inference/model-config.js';
+
+const serverSchema = z.object({
+  /** Address to bind; loopback by default so nothing is exposed by accident. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port to listen on; 0 picks a free one. */
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Largest request body accepted; bigger ones get 413. */
+  body_limit_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** How long SIGTERM waits for in-flight work before exiting anyway. */
+  shutdown_timeout_ms: z.number().int().positive().default(30_000),
+  /** Log one line per request (at info level). */
+  access_log: z.boolean().default(false),
+}).strict();
+
+const modelsSchema = z.object({
+  /** The model repository. */
+  dir: z.string().min(1).default('./models'),
+  /** eager: load every model at start; lazy: on first request. */
+  load: z.enum(['eager', 'lazy']).default('eager'),
+  /** Memory budget in bytes for all loaded models; unset means memory_budget_fraction of free RAM at start. */
+  memory_budget_bytes: z.number().int().positive().optional(),
+  memory_budget_fraction: z.number().gt(0).max(1).default(0.7),
+  /** Seconds an idle model stays loaded; -1 keeps it until memory is needed. */
+  keep_alive: z.number().int().min(-1).default(-1),
+  /** Dynamic batching defaults, overridden per model in model.yaml. */
+  max_batch_size: z.number().int().min(0).max(4096).default(32),
+  max_queue_delay_ms: z.number().min(0).max(10_000).default(0),
+  max_queue_size: z.number().int().min(1).default(1024),
+  instances: z.number().int().min(1).max(64).default(1),
+  /** ONNX intra-op threads per session; 1 holds up best when the HTTP loop shares the cores. */
+  threads: z.number().int().min(1).max(256).default(1),
+  /** Let onnxruntime's threads spin between runs (faster alone, slower beside the event loop). */
+  spinning: z.boolean().default(false),
+  /** auto: CUDA first when this build and machine have it, then CPU. */
+  execution_providers: z.union([z.literal('auto'), z.array(executionProviderSchema).min(1)]).default('auto'),
+  /** Per-request timeout in milliseconds, queue wait included. */
+  timeout_ms: z.number().int().positive().default(30_000),
+}).strict();
+
+const pipelinesSchema = z.object({
+  /** Directory of pipeline modules; unset means no pipelines. */
+  dir: z.string().min(1).optional(),
+  /** sqlite: embedded, no service needed; redis: BullMQ for many machines. */
+  backend: z.enum(['sqlite', 'redis']).default('sqlite'),
+  redis_url: z.string().default('redis://127.0.0.1:6379'),
+}).strict();
+
+const dataSchema = z.object({
+  /** Where job state and other files live. */
+  dir: z.string().min(1).default('./.forja'),
+}).strict();
+
+const logSchema = z.object({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).strict();
+
+export const configSchema = z.object({
+  server: serverSchema.default(() => serverSchema.parse({})),
+  models: modelsSchema.default(() => modelsSchema.parse({})),
+  pipelines: pipelinesSchema.default(() => pipelinesSchema.parse({})),
+  data: dataSchema.default(() => dataSchema.parse({})),
+  log: logSchema.default(() => logSchema.parse({})),
+}).strict();
+
+export type ForjaConfig = z.infer<typeof configSchema>;
+/** What a config file may hold: every section and key optional. */
+export type ConfigInput = z.input<typeof configSchema>;

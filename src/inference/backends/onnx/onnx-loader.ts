@@ -1,0 +1,72 @@
+/**
+ * Creates ONNX sessions. Tries the execution providers in order; a provider that fails falls
+ * through to the next one, and the fallback is logged and counted.
+ */
+import { statSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+import type { ModelLoader, ModelVersionSource, TensorModel } from '../../types.js';
+import type { ServingMetrics } from '../../../telemetry/metrics.js';
+import { OnnxModel } from './onnx-model.js';
+import { providerOrder, type ProviderName } from './execution-providers.js';
+import { errors } from '../../../errors.js';
+
+export interface OnnxLoaderOptions {
+  threads: number;
+  spinning: boolean;
+  executionProviders: 'auto' | readonly ProviderName[];
+  logger: Logger;
+  metrics: ServingMetrics;
+}
+
+// onnxruntime keeps weights plus arena buffers: twice the file is a fair first estimate.
+const MEMORY_FACTOR = 2;
+const MEMORY_FLOOR = 4 * 1024 * 1024;
+
+export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
+  return {
+    async estimateMemory(source: ModelVersionSource): Promise<number> {
+      if (source.config.memory_bytes) return source.config.memory_bytes;
+      return Math.max(MEMORY_FLOOR, statSync(source.path).size * MEMORY_FACTOR);
+    },
+
+    async load(source: ModelVersionSource, { preferGpu }): Promise<TensorModel> {
+      const configured = source.config.execution_providers ?? options.executionProviders;
+      let order = providerOrder(configured);
+      if (!preferGpu) order = order.filter((p) => p !== 'cuda');
+      if (order.length === 0) order = ['cpu'];
+      const memoryBytes = await this.estimateMemory(source);
+      const failures: string[] = [];
+      for (const [index, provider] of order.entries()) {
+        try {
+          const session = await ort.InferenceSession.create(source.path, sessionOptions(provider, source, options));
+          if (index > 0) {
+            const from = order[0];
+            options.logger.warn({ model: source.name, version: source.version, from, to: provider, reason: failures.join('; ') }, 'execution provider fallback');
+            options.metrics.fallbacks.labels(source.name, source.version, from, provider).inc();
+          }
+          return new OnnxModel(session, provider === 'cuda' ? 'gpu' : 'cpu', memoryBytes);
+        } catch (err) {
+          failures.push(`${provider}: ${firstLine(err)}`);
+        }
+      }
+      throw errors.MODEL_UNAVAILABLE(`cannot load ${source.name} version ${source.version}: ${failures.join('; ')}`);
+    },
+  };
+}
+
+function sessionOptions(provider: ProviderName, source: ModelVersionSource, options: OnnxLoaderOptions): ort.InferenceSession.SessionOptions {
+  const spinning = options.spinning ? '1' : '0';
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: source.config.threads ?? options.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: spinning }, inter_op: { allow_spinning: spinning } } },
+  };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+}

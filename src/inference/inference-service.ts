@@ -1,0 +1,121 @@
+/**
+ * The protocol-neutral entry point for tensor inference: HTTP routes and pipelines both call
+ * infer(). It takes a lease on the model version from the manager (loading it if needed), checks
+ * the tensors, and hands them to that version's dynamic batcher.
+ */
+import type { ModelManager } from './model-manager.js';
+import type { Tensor, TensorModel, TensorSpec } from './types.js';
+import { DynamicBatcher } from './batcher.js';
+import { validateInputs, validateOutputNames } from './input-validation.js';
+import type { ServingMetrics } from '../telemetry/metrics.js';
+import { errors } from '../errors.js';
+
+export interface BatchingDefaults {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  maxQueueSize: number;
+  instances: number;
+  timeoutMs: number;
+}
+
+export interface InferRequest {
+  model: string;
+  version?: string;
+  inputs: Tensor[];
+  /** Output names to return; all when absent. */
+  outputs?: string[];
+}
+
+export interface InferResult {
+  model: string;
+  version: string;
+  outputs: Tensor[];
+}
+
+export interface TensorModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export class InferenceService {
+  private batchers = new WeakMap<TensorModel, DynamicBatcher>();
+
+  constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults) {
+    // Drain a version's batcher before its session is released.
+    manager.on('unloading', (_source, model) => {
+      const batcher = this.batchers.get(model as TensorModel);
+      if (batcher) void batcher.stop();
+    });
+  }
+
+  /** Applies reloaded defaults to batchers created from now on. */
+  setDefaults(defaults: BatchingDefaults): void {
+    this.defaults = defaults;
+  }
+
+  async infer(request: InferRequest): Promise<InferResult> {
+    const lease = await this.manager.acquire(request.model, request.version);
+    try {
+      const model = lease.model;
+      if (model.kind !== 'onnx') throw errors.MODEL_WRONG_KIND(`model '${request.model}' is a language model; use the OpenAI API (/v1/chat/completions) for it`);
+      const tensorModel = model as TensorModel;
+      validateInputs(tensorModel, request.model, request.inputs);
+      validateOutputNames(tensorModel, request.model, request.outputs);
+      const timeoutMs = lease.source.config.timeout_ms ?? this.defaults.timeoutMs;
+      const outputs = await this.batcherFor(tensorModel, lease.source.name, lease.source.version, lease.source.config).enqueue({
+        inputs: request.inputs,
+        outputs: request.outputs,
+        deadline: performance.now() + timeoutMs,
+      });
+      return { model: request.model, version: lease.source.version, outputs };
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Metadata read from the loaded model (loading it when needed). */
+  async metadata(name: string, version?: string): Promise<TensorModelMetadata> {
+    const entry = this.manager.getModel(name);
+    const lease = await this.manager.acquire(name, version);
+    try {
+      const model = lease.model;
+      const versions = entry.versions.map((v) => v.version);
+      if (model.kind !== 'onnx') return { name, versions, platform: 'llama.cpp_gguf', inputs: [], outputs: [] };
+      const tensorModel = model as TensorModel;
+      return { name, versions, platform: 'onnxruntime_onnx', inputs: tensorModel.inputs, outputs: tensorModel.outputs };
+    } finally {
+      lease.release();
+    }
+  }
+
+  private batcherFor(model: TensorModel, name: string, version: string, config: TensorModelConfigLike): DynamicBatcher {
+    let batcher = this.batchers.get(model);
+    if (!batcher) {
+      const labels = this.metrics;
+      const queueDepth = labels.queueDepth.labels(name, version);
+      const batchSize = labels.batchSize.labels(name, version);
+      const compute = labels.computeDuration.labels(name, version);
+      const queue = labels.queueDuration.labels(name, version);
+      batcher = new DynamicBatcher(model, {
+        maxBatchSize: config.max_batch_size ?? this.defaults.maxBatchSize,
+        maxQueueDelayMs: config.max_queue_delay_ms ?? this.defaults.maxQueueDelayMs,
+        preferredBatchSizes: config.preferred_batch_sizes,
+        maxQueueSize: config.max_queue_size ?? this.defaults.maxQueueSize,
+        instances: config.instances ?? this.defaults.instances,
+        onQueueDepth: (depth) => queueDepth.set(depth),
+        onBatch: ({ items, computeMs, queueMs }) => {
+          batchSize.observe(items);
+          compute.observe(computeMs / 1000);
+          for (const ms of queueMs) queue.observe(ms / 1000);
+        },
+      });
+      this.batchers.set(model, batcher);
+    }
+    return batcher;
+  }
+}
+
+type TensorModelConfigLike = import('./model-config.js').ModelConfig;

@@ -1,0 +1,61 @@
+/**
+ * The binary tensor data extension: tensor bytes travel after the JSON header instead of inside it.
+ * Fixed-size types are little-endian element bytes (BOOL one byte each); BYTES elements are each a
+ * 4-byte little-endian length followed by that many bytes.
+ */
+import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
+import { errors } from '../../errors.js';
+import { elementCount } from './json-tensors.js';
+
+const ELEMENT_SIZE: Record<Exclude<Datatype, 'BYTES'>, number> = {
+  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
+};
+
+type Ctor = new (buffer: ArrayBuffer, offset?: number, length?: number) => Exclude<TensorData, string[]>;
+const CTORS: Record<Exclude<Datatype, 'BYTES'>, Ctor> = {
+  BOOL: Uint8Array, UINT8: Uint8Array, INT8: Int8Array, UINT16: Uint16Array, INT16: Int16Array, FP16: Uint16Array,
+  UINT32: Uint32Array, INT32: Int32Array, FP32: Float32Array, UINT64: BigUint64Array, INT64: BigInt64Array, FP64: Float64Array,
+};
+
+export function decodeBinaryData(name: string, datatype: Datatype, shape: number[], bytes: Buffer): TensorData {
+  const count = elementCount(shape);
+  if (datatype === 'BYTES') return decodeBytesElements(name, count, bytes);
+  const size = ELEMENT_SIZE[datatype];
+  if (bytes.length !== count * size) {
+    throw errors.TENSOR_SHAPE(`input '${name}': shape [${shape}] of ${datatype} needs ${count * size} bytes of binary data, got ${bytes.length}`);
+  }
+  // Copy into a fresh, aligned buffer: the request body's offset is rarely a multiple of 8.
+  const copy = new ArrayBuffer(bytes.length);
+  new Uint8Array(copy).set(bytes);
+  return new CTORS[datatype](copy, 0, count);
+}
+
+function decodeBytesElements(name: string, count: number, bytes: Buffer): string[] {
+  const out: string[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    if (offset + 4 > bytes.length) throw errors.TENSOR_INVALID(`input '${name}': truncated BYTES element length at byte ${offset}`);
+    const length = bytes.readUInt32LE(offset);
+    offset += 4;
+    if (offset + length > bytes.length) throw errors.TENSOR_INVALID(`input '${name}': BYTES element of ${length} bytes runs past the data`);
+    out.push(bytes.toString('utf8', offset, offset + length));
+    offset += length;
+  }
+  if (out.length !== count) throw errors.TENSOR_SHAPE(`input '${name}': shape needs ${count} BYTES elements, got ${out.length}`);
+  return out;
+}
+
+export function encodeBinaryData(tensor: Tensor): Buffer {
+  if (Array.isArray(tensor.data)) {
+    const parts: Buffer[] = [];
+    for (const s of tensor.data) {
+      const body = Buffer.from(s, 'utf8');
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(body.length);
+      parts.push(head, body);
+    }
+    return Buffer.concat(parts);
+  }
+  const data = tensor.data;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,90 @@
+/**
+ * Turns an infer request body (JSON, or JSON header + binary tensors) into Forja tensors, and
+ * inference results back into a v2 response (JSON, or JSON header + binary outputs).
+ */
+import type { Tensor } from '../../inference/types.js';
+import { errors } from '../../errors.js';
+import { inferRequestSchema, type InferRequestBody } from './schemas.js';
+import { decodeJsonData, toJsonOutput } from './json-tensors.js';
+import { decodeBinaryData, encodeBinaryData } from './binary-tensors.js';
+
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+export interface DecodedInfer {
+  body: InferRequestBody;
+  inputs: Tensor[];
+  outputNames?: string[];
+  /** Output names to send as binary data. */
+  binaryOutputs: Set<string>;
+}
+
+export function decodeInferRequest(raw: Buffer, headerLength: string | string[] | undefined): DecodedInfer {
+  let jsonPart = raw;
+  let binary: Buffer | undefined;
+  if (headerLength !== undefined) {
+    const n = Number(headerLength);
+    if (!Number.isInteger(n) || n < 0 || n > raw.length) {
+      throw errors.BAD_REQUEST(`Inference-Header-Content-Length must be an integer between 0 and the body length (${raw.length}), got '${headerLength}'`);
+    }
+    jsonPart = raw.subarray(0, n);
+    binary = raw.subarray(n);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jsonPart.toString('utf8'));
+  } catch (err) {
+    throw errors.MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
+  }
+  const result = inferRequestSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw errors.BAD_REQUEST(`invalid infer request: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  const body = result.data;
+  let offset = 0;
+  const inputs = body.inputs.map((input): Tensor => {
+    const size = input.parameters?.binary_data_size;
+    if (size !== undefined) {
+      if (!binary) throw errors.BAD_REQUEST(`input '${input.name}' has binary_data_size but the request has no Inference-Header-Content-Length header`);
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > binary.length) {
+        throw errors.BAD_REQUEST(`input '${input.name}': binary_data_size ${JSON.stringify(size)} does not fit the ${binary.length - offset} bytes of binary data left`);
+      }
+      const data = decodeBinaryData(input.name, input.datatype, input.shape, binary.subarray(offset, offset + size));
+      offset += size;
+      return { name: input.name, datatype: input.datatype, shape: input.shape, data };
+    }
+    if (!input.data) throw errors.BAD_REQUEST(`input '${input.name}' has no data (give 'data' or parameters.binary_data_size)`);
+    return { name: input.name, datatype: input.datatype, shape: input.shape, data: decodeJsonData(input.name, input.datatype, input.shape, input.data) };
+  });
+  if (binary && offset !== binary.length) throw errors.BAD_REQUEST(`${binary.length - offset} bytes of binary data were not claimed by any input's binary_data_size`);
+
+  const allBinary = body.parameters?.binary_data_output === true;
+  const binaryOutputs = new Set<string>();
+  const outputNames = body.outputs?.map((o) => {
+    const wanted = o.parameters?.binary_data;
+    if (wanted === true || (wanted === undefined && allBinary)) binaryOutputs.add(o.name);
+    return o.name;
+  });
+  return { body, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs };
+}
+
+export interface EncodedResponse {
+  payload: string | Buffer;
+  headerLength?: number;
+}
+
+export function encodeInferResponse(modelName: string, version: string, id: string | undefined, outputs: Tensor[], binaryOutputs: Set<string>): EncodedResponse {
+  const blobs: Buffer[] = [];
+  const jsonOutputs = outputs.map((tensor) => {
+    if (binaryOutputs.has('*') || binaryOutputs.has(tensor.name)) {
+      const blob = encodeBinaryData(tensor);
+      blobs.push(blob);
+      return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, parameters: { binary_data_size: blob.length } };
+    }
+    return toJsonOutput(tensor);
+  });
+  const header = JSON.stringify({ model_name: modelName, model_version: version, ...(id !== undefined ? { id } : {}), outputs: jsonOutputs });
+  if (blobs.length === 0) return { payload: header };
+  const headerBuffer = Buffer.from(header, 'utf8');
+  return { payload: Buffer.concat([headerBuffer, ...blobs]), headerLength: headerBuffer.length };
+}

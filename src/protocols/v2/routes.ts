@@ -1,0 +1,123 @@
+/**
+ * Open Inference Protocol v2 REST routes: health, server and model metadata, readiness, infer,
+ * and the model repository extension. A thin adapter over inference/: no runtime is touched here.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { InferenceService } from '../../inference/inference-service.js';
+import type { ServingMetrics } from '../../telemetry/metrics.js';
+import { errors } from '../../errors.js';
+import { toHttpError } from '../../server/http-errors.js';
+import { v2ErrorHandler } from './errors.js';
+import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './infer-codec.js';
+import { repositoryIndexRequestSchema } from './schemas.js';
+
+export interface V2Options {
+  inference: InferenceService;
+  metrics: ServingMetrics;
+  serverName: string;
+  serverVersion: string;
+  bodyLimit: number;
+  /** True once start-up loading is done and until shutdown begins. */
+  isReady: () => boolean;
+}
+
+type ModelParams = { model: string; version?: string };
+
+export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+
+export async function v2Routes(app: FastifyInstance, options: V2Options): Promise<void> {
+  const { inference, metrics } = options;
+  const manager = inference.manager;
+
+  // Bodies arrive as raw bytes: infer may carry binary tensors after its JSON header.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
+  app.setErrorHandler(v2ErrorHandler);
+
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    if (!options.isReady()) return reply.code(503).send({ ready: false, error: 'the server is starting or shutting down' });
+    return { ready: true };
+  });
+  app.get('/v2', async () => ({ name: options.serverName, version: options.serverVersion, extensions: V2_EXTENSIONS }));
+
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    const meta = await inference.metadata(req.params.model, req.params.version);
+    return { ...meta, inputs: meta.inputs.map(specJson), outputs: meta.outputs.map(specJson) };
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const { state, reason, version } = manager.versionState(req.params.model, req.params.version);
+    if (state === 'READY') return { name: req.params.model, version, ready: true };
+    return reply.code(503).send({ error: `model '${req.params.model}' version ${version} is not ready: ${state}${reason ? ` (${reason})` : ''}` });
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
+    const started = performance.now();
+    const { model, version } = req.params;
+    let status = 200;
+    let resolvedVersion = version ?? '';
+    try {
+      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw errors.MALFORMED_JSON('the request body is empty; send an infer request as JSON');
+      const decoded = decodeInferRequest(req.body, req.headers[HEADER_LENGTH]);
+      const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames });
+      resolvedVersion = result.version;
+      const encoded = encodeInferResponse(model, result.version, decoded.body.id, result.outputs, decoded.binaryOutputs);
+      if (encoded.headerLength !== undefined) {
+        reply.header('content-type', 'application/octet-stream').header('inference-header-content-length', String(encoded.headerLength));
+      } else {
+        reply.header('content-type', 'application/json; charset=utf-8');
+      }
+      return reply.send(encoded.payload);
+    } catch (err) {
+      status = toHttpError(err).statusCode;
+      throw err;
+    } finally {
+      // Label only known models so arbitrary names cannot explode the series count.
+      const known = status !== 404 && status !== 400 ? true : manager.modelNames().includes(model);
+      const label = known ? model : '_unknown';
+      metrics.requests.labels('v2', label, known ? resolvedVersion : '', String(status)).inc();
+      if (status === 200) metrics.requestDuration.labels('v2', label, resolvedVersion).observe((performance.now() - started) / 1000);
+    }
+  };
+  app.post('/v2/models/:model/infer', infer);
+  app.post('/v2/models/:model/versions/:version/infer', infer);
+
+  // Repository extension.
+  app.post('/v2/repository/index', async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
+    const body = parseOptionalJson(req.body);
+    const parsed = repositoryIndexRequestSchema.safeParse(body ?? {});
+    if (!parsed.success) throw errors.BAD_REQUEST(`invalid repository index request: ${parsed.error.issues[0].message}`);
+    manager.rescan();
+    return manager.status()
+      .filter((s) => !parsed.data.ready || s.state === 'READY')
+      .map((s) => ({ name: s.name, version: s.version, state: s.state, reason: s.reason ?? '' }));
+  });
+  app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+    parseOptionalJson(req.body);
+    await manager.load(req.params.model);
+    return {};
+  });
+  app.post('/v2/repository/models/:model/unload', async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+    parseOptionalJson(req.body);
+    await manager.unload(req.params.model);
+    return {};
+  });
+}
+
+function specJson(spec: { name: string; datatype: string; shape: number[] }) {
+  return { name: spec.name, datatype: spec.datatype, shape: spec.shape };
+}
+
+function parseOptionalJson(body: Buffer | undefined): unknown {
+  if (!body || body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw errors.MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
+  }
+}

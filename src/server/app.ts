@@ -1,0 +1,122 @@
+/**
+ * Builds one Forja server from a validated config: telemetry, the model manager with its loaders,
+ * the inference service, and the Fastify app with each protocol mounted. start() listens and loads
+ * models; close() drains requests and unloads models.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ForjaConfig } from '../config/schema.js';
+import { createLogger } from '../telemetry/logger.js';
+import { createRegistry, ServingMetrics } from '../telemetry/metrics.js';
+import { ModelManager } from '../inference/model-manager.js';
+import { InferenceService } from '../inference/inference-service.js';
+import { createOnnxLoader } from '../inference/backends/onnx/index.js';
+import type { ModelLoader } from '../inference/types.js';
+import { v2Routes } from '../protocols/v2/index.js';
+import { openApiRoutes } from './openapi.js';
+import { toHttpError } from './http-errors.js';
+import { FORJA_VERSION } from './version.js';
+
+export interface ForjaServer {
+  app: FastifyInstance;
+  config: Readonly<ForjaConfig>;
+  manager: ModelManager;
+  inference: InferenceService;
+  registry: Registry;
+  metrics: ServingMetrics;
+  logger: Logger;
+  /** Listens, then loads models; resolves with the URL once ready. */
+  start(): Promise<string>;
+  /** Stops taking requests, waits for in-flight ones, unloads models. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Extra loaders by format (the GGUF backend plugs in here). */
+  loaders?: Partial<Record<'gguf' | 'external', ModelLoader>>;
+}
+
+export async function buildServer(config: Readonly<ForjaConfig>, options: BuildOptions = {}): Promise<ForjaServer> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const registry = createRegistry();
+  const metrics = new ServingMetrics(registry);
+  const m = config.models;
+  const manager = new ModelManager({
+    repositoryDir: path.resolve(m.dir),
+    loaders: {
+      onnx: createOnnxLoader({ threads: m.threads, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
+      ...options.loaders,
+    },
+    budgetBytes: m.memory_budget_bytes ?? Math.floor(os.freemem() * m.memory_budget_fraction),
+    keepAliveSeconds: m.keep_alive,
+    load: m.load,
+    preferGpu: true,
+    logger,
+    metrics,
+  });
+  const inference = new InferenceService(manager, metrics, {
+    maxBatchSize: m.max_batch_size,
+    maxQueueDelayMs: m.max_queue_delay_ms,
+    maxQueueSize: m.max_queue_size,
+    instances: m.instances,
+    timeoutMs: m.timeout_ms,
+  });
+
+  let ready = false;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: !config.server.access_log }),
+    bodyLimit: config.server.body_limit_bytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 512 },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const err = toHttpError(error);
+    if (err.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+    void reply.code(err.statusCode).send({ error: err.message });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  await app.register(openApiRoutes, { version: FORJA_VERSION });
+  await app.register(v2Routes, {
+    inference,
+    metrics,
+    serverName: 'forja',
+    serverVersion: FORJA_VERSION,
+    bodyLimit: config.server.body_limit_bytes,
+    isReady: () => ready,
+  });
+
+  return {
+    app, config, manager, inference, registry, metrics, logger,
+    async start() {
+      const address = await app.listen({ host: config.server.host, port: config.server.port });
+      await manager.start();
+      ready = true;
+      return address;
+    },
+    async close() {
+      ready = false;
+      await app.close();
+      await manager.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Serving metrics. One prom-client Registry per server (tests start many servers in one process);
+ * every name is prefixed forja_. Label children are cached by prom-client, so observing is cheap.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'forja_' });
+  return registry;
+}
+
+export class ServingMetrics {
+  readonly requests: Counter<'protocol' | 'model' | 'version' | 'status'>;
+  readonly requestDuration: Histogram<'protocol' | 'model' | 'version'>;
+  readonly queueDuration: Histogram<'model' | 'version'>;
+  readonly computeDuration: Histogram<'model' | 'version'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
+  readonly queueDepth: Gauge<'model' | 'version'>;
+  readonly modelsLoaded: Gauge;
+  readonly modelMemory: Gauge<'model' | 'version'>;
+  readonly memoryBudget: Gauge;
+  readonly modelLoads: Counter<'model' | 'version' | 'result'>;
+  readonly modelUnloads: Counter<'model' | 'version' | 'reason'>;
+  readonly fallbacks: Counter<'model' | 'version' | 'from' | 'to'>;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({ name: 'forja_inference_requests_total', help: 'Inference requests by model, version and HTTP status.', labelNames: ['protocol', 'model', 'version', 'status'], registers });
+    this.requestDuration = new Histogram({ name: 'forja_inference_request_duration_seconds', help: 'End-to-end inference request time, body parse to reply.', labelNames: ['protocol', 'model', 'version'], buckets: LATENCY_BUCKETS, registers });
+    this.queueDuration = new Histogram({ name: 'forja_inference_queue_duration_seconds', help: 'Time a request waited in the batcher queue.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
+    this.computeDuration = new Histogram({ name: 'forja_inference_compute_duration_seconds', help: 'Runtime execution time of one batch.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
+    this.batchSize = new Histogram({ name: 'forja_inference_batch_size', help: 'Items (first dimension) per executed batch.', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
+    this.queueDepth = new Gauge({ name: 'forja_inference_queue_depth', help: 'Requests waiting in the batcher queue.', labelNames: ['model', 'version'], registers });
+    this.modelsLoaded = new Gauge({ name: 'forja_models_loaded', help: 'Model versions currently loaded.', registers });
+    this.modelMemory = new Gauge({ name: 'forja_model_memory_bytes', help: 'Memory accounted to each loaded model version.', labelNames: ['model', 'version'], registers });
+    this.memoryBudget = new Gauge({ name: 'forja_model_memory_budget_bytes', help: 'Memory budget for all loaded models.', registers });
+    this.modelLoads = new Counter({ name: 'forja_model_loads_total', help: 'Model load attempts by result.', labelNames: ['model', 'version', 'result'], registers });
+    this.modelUnloads = new Counter({ name: 'forja_model_unloads_total', help: 'Model unloads by reason (evicted, idle, request, shutdown).', labelNames: ['model', 'version', 'reason'], registers });
+    this.fallbacks = new Counter({ name: 'forja_model_fallbacks_total', help: 'Loads that fell back from one device to another.', labelNames: ['model', 'version', 'from', 'to'], registers });
+  }
+}
