@@ -10,6 +10,9 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'forja_' });
+  // prom-client names three gauges *_total, which `promtool check metrics` rejects (only counters
+  // may end in _total); forja_nodejs_active_resources{type} carries the same information.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`forja_nodejs_${name}`);
   return registry;
 }
 

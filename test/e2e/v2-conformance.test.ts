@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
@@ -300,6 +301,17 @@ describe('operations endpoints', () => {
     assert.match(text, /forja_inference_requests_total\{protocol="v2",model="add",version="1",status="200"\} \d+/);
     assert.match(text, /forja_inference_requests_total\{protocol="v2",model="_unknown",version="",status="404"\} \d+/);
     writeFileSync(path.join(repo.dir, 'metrics.txt'), text);
+  });
+
+  test('/metrics passes promtool check metrics', (t) => {
+    const promtool = spawnSync('promtool', ['--version']);
+    if (promtool.error) {
+      assert.notEqual(process.env.CI, 'true', 'promtool must be installed under CI (Debian package prometheus)');
+      t.skip('promtool not installed (apt-get install prometheus)');
+      return;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(path.join(repo.dir, 'metrics.txt')) });
+    assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
   });
 
   test('/openapi.json is generated from the request schemas and /docs serves a page', async () => {
