@@ -65,3 +65,100 @@ export interface ModelLoader {
   estimateMemory(source: ModelVersionSource): Promise<number>;
   load(source: ModelVersionSource, options: { preferGpu: boolean; signal?: AbortSignal }): Promise<LoadedModel>;
 }
+
+// ---- Language models: GGUF files run in process, or external OpenAI-compatible servers ----
+
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; schema: Record<string, unknown> };
+
+/** One generation, in the engine's terms (protocols translate their own parameters into this). */
+export interface GenerationRequest {
+  /** A raw prompt (completions) or chat messages rendered with the model's own template. */
+  prompt: string | ChatMessage[];
+  /** Default: up to the end of the context. */
+  maxTokens?: number;
+  /** 0 is greedy. Default 1. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  responseFormat?: ResponseFormat;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+export type GenerationEvent =
+  | { type: 'text'; text: string }
+  | { type: 'end'; finishReason: FinishReason; usage: TokenUsage };
+
+/**
+ * A generation that was admitted (validated, tokenized, given a sequence or a place in the
+ * queue). Iterating it yields text deltas and one final 'end' event; aborting the signal given
+ * to `start` ends it and frees its sequence.
+ */
+export interface Generation extends AsyncIterable<GenerationEvent> {
+  readonly promptTokens: number;
+}
+
+export interface LanguageModelInfo {
+  architecture: string;
+  /** Tokens per sequence. */
+  contextSize: number;
+  trainContextSize: number;
+  /** Sequences generated side by side. */
+  parallel: number;
+  threads: number;
+  embeddingSize: number;
+  /** Name of the chat template in use (the GGUF's own, or the fallback). */
+  chatTemplate: string;
+}
+
+export interface Embeddings {
+  vectors: Float32Array[];
+  promptTokens: number;
+}
+
+/** A GGUF language model run in this process. */
+export interface LanguageModel extends LoadedModel {
+  readonly kind: 'llm';
+  readonly backend: 'local';
+  readonly info: LanguageModelInfo;
+  tokenize(text: string): number[];
+  /** Validates and admits; throws CONTEXT_LENGTH_EXCEEDED, LLM_QUEUE_FULL, BAD_REQUEST … before any token. */
+  start(request: GenerationRequest, signal?: AbortSignal): Promise<Generation>;
+  /** start() and collect. */
+  complete(request: GenerationRequest, signal?: AbortSignal): Promise<GenerationResult>;
+  embed(inputs: string[], signal?: AbortSignal): Promise<Embeddings>;
+}
+
+/** An OpenAI-compatible server (llama-server, vLLM …) that Forja proxies to. */
+export interface ProxyLanguageModel extends LoadedModel {
+  readonly kind: 'llm';
+  readonly backend: 'external';
+  /** Sends an OpenAI API body to the upstream (`path` relative to its /v1) and returns its response untouched. */
+  forward(path: '/chat/completions' | '/completions' | '/embeddings', body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
+}
+
+export type LlmModel = LanguageModel | ProxyLanguageModel;

@@ -1,0 +1,60 @@
+/**
+ * Maps a request's sampling parameters onto a native sampler: temperature (0 = greedy), top_p,
+ * seed, OpenAI's presence/frequency penalties (over the generated tokens), and response_format
+ * enforced by a GBNF grammar (json_object: any JSON; json_schema: that schema).
+ */
+import { LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel } from 'node-llama-cpp';
+import { errors } from '../../../errors.js';
+import type { GenerationRequest } from '../../types.js';
+import type { NativeHandles, NativeSampler, SamplerConfig } from './native-bindings.js';
+
+// OpenAI's penalties look at the whole completion; the native sampler needs a window length.
+const PENALTY_WINDOW = 1024;
+
+export class SamplerFactory {
+  private jsonGrammar: Promise<LlamaGrammar> | undefined;
+
+  constructor(private readonly llama: Llama, private readonly model: LlamaModel, private readonly native: NativeHandles) {}
+
+  /** Builds the grammar (if any) first, so a bad schema fails the request before it is queued. */
+  async create(request: GenerationRequest): Promise<NativeSampler> {
+    const config: SamplerConfig = {};
+    const temperature = request.temperature ?? 1;
+    if (temperature > 0) {
+      config.temperature = temperature;
+      config.seed = request.seed !== undefined ? request.seed >>> 0 : Math.floor(Math.random() * 0xffffffff);
+      if (request.topP !== undefined && request.topP < 1) config.topP = request.topP;
+    } else {
+      config.temperature = 0;
+    }
+    if (request.presencePenalty || request.frequencyPenalty) {
+      config.repeatPenaltyTokens = new Uint32Array(0);
+      config.repeatPenalty = 1;
+      config.repeatPenaltyMaxTokens = PENALTY_WINDOW;
+      config.repeatPenaltyPresencePenalty = request.presencePenalty ?? 0;
+      config.repeatPenaltyFrequencyPenalty = request.frequencyPenalty ?? 0;
+    }
+    const grammar = await this.grammarFor(request);
+    if (grammar) {
+      const state = new LlamaGrammarEvaluationState({ model: this.model, grammar });
+      config.grammarEvaluationState = this.native.grammarState(state);
+    }
+    const sampler = this.native.createSampler();
+    sampler.applyConfig(config);
+    return sampler;
+  }
+
+  private async grammarFor(request: GenerationRequest): Promise<LlamaGrammar | undefined> {
+    const format = request.responseFormat;
+    if (!format || format.type === 'text') return undefined;
+    if (format.type === 'json_object') {
+      this.jsonGrammar ??= this.llama.getGrammarFor('json');
+      return this.jsonGrammar;
+    }
+    try {
+      return await this.llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+    } catch (err) {
+      throw errors.LLM_UNSUPPORTED(`response_format.json_schema cannot be enforced: ${(err as Error).message}`, { param: 'response_format' });
+    }
+  }
+}
