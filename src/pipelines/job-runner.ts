@@ -1,0 +1,93 @@
+/**
+ * Runs one delivery of a job: builds the pipeline context, replays stored step results, enforces
+ * the pipeline timeout and reports how the run ended. It writes nothing final itself; the worker
+ * turns the outcome into the job's next state.
+ */
+import { errors } from '../errors.js';
+import type { PipelineContext, PipelineModels, StepOptions, StepTools } from './define.js';
+import { AbortReason, childController, raceAbort } from './abort.js';
+import { toJobError } from './error-info.js';
+import type { JobEvents } from './job-events.js';
+import type { LoadedPipeline } from './pipeline-loader.js';
+import type { PipelineMetrics } from './pipeline-metrics.js';
+import type { JobError, LeasedJob, QueueBackend, StepRecord } from './queues/backend.js';
+import { executeStep, StepFailedError } from './step-executor.js';
+
+export type RunResult =
+  | { kind: 'succeeded'; result: unknown }
+  | { kind: 'failed'; error: JobError }
+  | { kind: 'aborted'; reason: AbortReason };
+
+export interface RunDeps {
+  backend: QueueBackend;
+  events: JobEvents;
+  metrics?: PipelineMetrics;
+  models?: PipelineModels;
+  onLogError?: (err: unknown) => void;
+}
+
+function noModels(): never {
+  throw errors.MODEL_UNAVAILABLE('no model server is attached to this pipeline worker: ctx.infer/ctx.chat need a process started with models (forja serve)');
+}
+
+export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipeline, signal: AbortSignal): Promise<RunResult> {
+  const { backend, events } = deps;
+  const { controller, dispose } = childController(signal);
+  const timeoutMs = pipeline.definition.timeoutMs;
+  const timer = timeoutMs !== undefined
+    ? setTimeout(() => controller.abort(new AbortReason('timeout', `pipeline "${pipeline.name}" timed out after ${timeoutMs} ms`)), timeoutMs)
+    : undefined;
+  const runSignal = controller.signal;
+  const swallow = (p: Promise<unknown>) => { p.catch((err) => deps.onLogError?.(err)); };
+
+  try {
+    const stored = new Map<string, StepRecord>();
+    if (!job.fresh) for (const s of await backend.steps(job.jobId)) stored.set(s.name, s);
+    const seen = new Set<string>();
+    const progress = (fraction: number, message?: string) => {
+      const p = Math.min(1, Math.max(0, Number(fraction) || 0));
+      swallow(backend.setProgress(job, p, message));
+      events.emit({ type: 'progress', jobId: job.jobId, progress: p, message, at: Date.now() });
+    };
+    const log = (message: string, data?: unknown) => {
+      swallow(backend.appendLog(job, String(message), data));
+      events.emit({ type: 'log', jobId: job.jobId, message: String(message), data, at: Date.now() });
+    };
+    const stepEnv = { backend, lease: job, signal: runSignal, pipelineRetry: pipeline.retry, events, metrics: deps.metrics, progress, log };
+
+    const ctx: PipelineContext = {
+      job: { id: job.jobId, pipeline: job.pipeline, attempt: job.attempts },
+      signal: runSignal,
+      progress,
+      log,
+      async step<T>(name: string, fn: (tools: StepTools) => T | Promise<T>, options?: StepOptions): Promise<T> {
+        if (seen.has(name)) throw new Error(`step name "${name}" is used twice in one run of pipeline "${pipeline.name}"; step names must be unique`);
+        seen.add(name);
+        const previous = stored.get(name);
+        if (previous?.state === 'succeeded') {
+          events.emit({ type: 'step:replayed', jobId: job.jobId, step: name, at: Date.now() });
+          return previous.result as T;
+        }
+        return executeStep(stepEnv, previous, name, fn, options);
+      },
+      infer: (model, request) => (deps.models ? deps.models.infer(model, request) : noModels()),
+      chat: (model, request) => (deps.models ? deps.models.chat(model, request) : noModels()),
+    };
+
+    const result = await raceAbort(Promise.resolve().then(() => pipeline.definition.run(job.input, ctx)), runSignal);
+    return { kind: 'succeeded', result: result === undefined ? null : result };
+  } catch (err) {
+    if (runSignal.aborted) {
+      const reason = runSignal.reason instanceof AbortReason ? runSignal.reason : new AbortReason('cancelled', String(runSignal.reason));
+      // A pipeline timeout is the run's own failure; the other reasons come from outside it.
+      if (reason.kind === 'timeout') return { kind: 'failed', error: toJobError(reason) };
+      return { kind: 'aborted', reason };
+    }
+    if (err instanceof AbortReason && err.kind === 'lease-lost') return { kind: 'aborted', reason: err };
+    if (err instanceof StepFailedError) return { kind: 'failed', error: err.jobError };
+    return { kind: 'failed', error: toJobError(err) };
+  } finally {
+    if (timer) clearTimeout(timer);
+    dispose();
+  }
+}

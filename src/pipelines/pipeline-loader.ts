@@ -1,0 +1,74 @@
+/**
+ * Loads pipeline modules from a directory: each `.js`/`.mjs` file's default export is a pipeline.
+ * A module that fails to import or does not export a valid pipeline is reported by file and name
+ * and skipped; the others load. (`.ts` files need a TypeScript loader in the Node process; they are
+ * reported as failures with that explanation rather than silently ignored.)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PipelineDefinition } from './define.js';
+import { parseCron } from './cron.js';
+import { resolveRetryPolicy, type ResolvedRetryPolicy } from './retry-policy.js';
+
+export interface LoadedPipeline {
+  name: string;
+  definition: PipelineDefinition<unknown, unknown>;
+  file?: string;
+  /** The pipeline's retry layer (steps override it); undefined when the pipeline sets none. */
+  retry?: ResolvedRetryPolicy;
+}
+
+export interface LoadFailure {
+  file: string;
+  name: string;
+  error: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const LOADABLE = new Set(['.js', '.mjs']);
+const TYPESCRIPT = new Set(['.ts', '.mts']);
+
+/** Checks a definition's shape and returns it with its name settled; throws with a reason. */
+export function preparePipeline(definition: unknown, fallbackName: string, file?: string): LoadedPipeline {
+  const def = definition as PipelineDefinition<unknown, unknown> | undefined;
+  if (!def || typeof def !== 'object') throw new Error('the default export is not a pipeline object (use definePipeline)');
+  if (typeof def.run !== 'function') throw new Error('the pipeline has no run(input, ctx) function');
+  const name = def.name ?? fallbackName;
+  if (!NAME.test(name)) throw new Error(`invalid pipeline name "${name}" (letters, digits, . _ -)`);
+  if (def.input !== undefined && typeof (def.input as { safeParse?: unknown }).safeParse !== 'function') throw new Error('input must be a zod schema');
+  if (def.concurrency !== undefined && !(Number.isInteger(def.concurrency) && def.concurrency > 0)) throw new Error('concurrency must be a positive integer');
+  if (def.schedule !== undefined) parseCron(typeof def.schedule === 'string' ? def.schedule : def.schedule.cron);
+  return { name, definition: def, file, retry: def.retry ? resolveRetryPolicy(def.retry) : undefined };
+}
+
+export async function loadPipelineDirectory(dir: string): Promise<{ pipelines: LoadedPipeline[]; failures: LoadFailure[] }> {
+  const pipelines: LoadedPipeline[] = [];
+  const failures: LoadFailure[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir).sort();
+  } catch (err) {
+    return { pipelines, failures: [{ file: dir, name: path.basename(dir), error: `cannot read the pipelines directory: ${(err as Error).message}` }] };
+  }
+  const names = new Set<string>();
+  for (const entry of entries) {
+    const ext = path.extname(entry);
+    const file = path.join(dir, entry);
+    const fallbackName = path.basename(entry, ext);
+    if (entry.endsWith('.d.ts') || !(LOADABLE.has(ext) || TYPESCRIPT.has(ext))) continue;
+    try {
+      if (TYPESCRIPT.has(ext) && !process.execArgv.some((a) => /loader|import|experimental-strip-types/.test(a))) {
+        throw new Error('TypeScript pipeline modules need a TypeScript loader in this Node process; compile it to .js/.mjs or start Node with a loader');
+      }
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      const loaded = preparePipeline(mod.default, fallbackName, file);
+      if (names.has(loaded.name)) throw new Error(`a pipeline named "${loaded.name}" is already loaded from another file`);
+      names.add(loaded.name);
+      pipelines.push(loaded);
+    } catch (err) {
+      failures.push({ file, name: fallbackName, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { pipelines, failures };
+}

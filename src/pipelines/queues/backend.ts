@@ -1,0 +1,167 @@
+/**
+ * The one storage interface both queues implement (SQLite embedded, Redis via BullMQ). The shared
+ * conformance suite in test/pipelines/queues/ pins its behaviour.
+ *
+ * Job state machine (every transition is one atomic storage operation):
+ *
+ *   queued ──claim──▶ running ──complete──▶ succeeded
+ *     ▲  │              │  │ ──fail────────▶ failed
+ *     │  │              │  └─cancel ack────▶ cancelled
+ *     │  └─cancel──▶ cancelled               │
+ *     │                 │ lease expired      │
+ *     └──── (reclaim) ◀─┘ / release          │
+ *     └──────────────── retry ◀──────────────┘ (failed | cancelled)
+ *
+ * A claim hands out a fencing token; every write a worker makes about a job (step results,
+ * checkpoints, progress, completion) carries it, and storage refuses the write when the job is
+ * no longer running under that token, so a stale worker cannot complete a job another owns.
+ */
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const FINISHED_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** running: an attempt is under way; retrying: waiting out the backoff after a failed attempt. */
+export type StepState = 'running' | 'retrying' | 'succeeded' | 'failed';
+
+export interface JobError {
+  message: string;
+  name?: string;
+  code?: string;
+  stack?: string;
+  /** The step that failed, when a step failed the job. */
+  step?: string;
+}
+
+export interface StepRecord {
+  name: string;
+  state: StepState;
+  /** Tries so far, across deliveries. */
+  attempts: number;
+  result?: unknown;
+  error?: JobError;
+  checkpoint?: unknown;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface JobRecord {
+  id: string;
+  pipeline: string;
+  state: JobState;
+  input: unknown;
+  priority: number;
+  idempotencyKey?: string;
+  /** Deliveries so far (1 after the first claim). */
+  attempts: number;
+  maxDeliveries: number;
+  createdAt: number;
+  /** Not before this time (delays, retries). */
+  runAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  cancelRequested: boolean;
+  progress?: number;
+  progressMessage?: string;
+  result?: unknown;
+  error?: JobError;
+}
+
+export interface EnqueueRequest {
+  id: string;
+  pipeline: string;
+  input: unknown;
+  /** Lower runs first, as in BullMQ; 0 (default) is the most urgent. */
+  priority?: number;
+  delayMs?: number;
+  idempotencyKey?: string;
+  maxDeliveries?: number;
+}
+
+/** A job handed to one worker, with the token that fences its writes. */
+export interface Lease {
+  jobId: string;
+  pipeline: string;
+  token: string;
+}
+
+export interface LeasedJob extends Lease {
+  input: unknown;
+  attempts: number;
+  createdAt: number;
+  runAt: number;
+  /** True when no step can be stored yet (first delivery, never retried): skip loading steps. */
+  fresh: boolean;
+}
+
+/** What a heartbeat learns about one lease. */
+export type LeaseStatus = 'ok' | 'lost' | 'cancel';
+
+export interface ListFilter {
+  pipeline?: string;
+  state?: JobState;
+  limit?: number;
+  /** Opaque, from the previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  nextCursor?: string;
+}
+
+export interface RetentionPolicy {
+  maxAgeMs: number;
+  maxCount: number;
+}
+
+export interface LogEntry {
+  seq: number;
+  at: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface QueueBackend {
+  readonly kind: 'sqlite' | 'redis';
+  init(pipelines: { name: string; concurrency?: number }[]): Promise<void>;
+  close(): Promise<void>;
+
+  /** Adds a job; with an idempotency key already used for this pipeline, returns that job instead. */
+  enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }>;
+  get(id: string): Promise<JobRecord | undefined>;
+  list(filter: ListFilter): Promise<JobPage>;
+  steps(id: string): Promise<StepRecord[]>;
+  logs(id: string, afterSeq?: number): Promise<LogEntry[]>;
+  counts(): Promise<Record<JobState, number>>;
+
+  /**
+   * Leases up to `slots[pipeline]` due jobs of each pipeline, highest priority first, honouring
+   * each pipeline's concurrency across all workers, and at most `max` in all (pipelines are served
+   * in the map's order); re-delivers jobs whose lease expired.
+   */
+  claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]>;
+  /** Extends leases; reports the ones lost to another worker and the ones asked to cancel. */
+  heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]>;
+  /** Each returns false when the lease is no longer held (the write was fenced off). */
+  complete(lease: Lease, result: unknown): Promise<boolean>;
+  fail(lease: Lease, error: JobError): Promise<boolean>;
+  /** Records that a running job stopped because it was cancelled. */
+  markCancelled(lease: Lease): Promise<boolean>;
+  /** Gives a job back (shutdown): queued again at once, steps kept. */
+  release(lease: Lease): Promise<boolean>;
+  saveStep(lease: Lease, step: StepRecord): Promise<boolean>;
+  saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean>;
+  setProgress(lease: Lease, progress: number, message?: string): Promise<boolean>;
+  appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean>;
+
+  /** queued → cancelled at once; running → cancel requested (the worker acknowledges). */
+  cancel(id: string): Promise<JobRecord>;
+  /** failed | cancelled → queued, keeping completed steps and checkpoints. */
+  retry(id: string): Promise<JobRecord>;
+
+  /** True for exactly one caller per (schedule key, tick), across processes and restarts. */
+  claimScheduleTick(key: string, tickAt: number): Promise<boolean>;
+  /** Removes finished jobs past retention; returns how many. */
+  sweep(pipeline: string, policy: RetentionPolicy, now?: number): Promise<number>;
+}

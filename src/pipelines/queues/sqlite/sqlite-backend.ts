@@ -1,0 +1,233 @@
+/**
+ * The embedded queue: one SQLite file (WAL) in the data directory, no other service. Claims are
+ * batched (one transaction leases up to every free slot) and completions are batched (finished jobs
+ * collected during one event-loop turn are written in one transaction), which is what makes
+ * no-op throughput several times one-transaction-per-job. Workers in this process are woken by an
+ * event when a job is enqueued here; workers in other processes poll.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { errors } from '../../../errors.js';
+import {
+  JOB_STATES, type EnqueueRequest, type JobError, type JobPage, type JobRecord, type JobState, type Lease, type LeasedJob,
+  type LeaseStatus, type ListFilter, type LogEntry, type QueueBackend, type RetentionPolicy, type StepRecord,
+} from '../backend.js';
+import { migrate } from './migrations.js';
+import { JobOperations } from './job-operations.js';
+import { parseJson, rowToJob, rowToStep, type StepRow } from './job-rows.js';
+
+type Finish = { lease: Lease; kind: 'complete' | 'fail' | 'cancel'; value?: unknown; resolve: (ok: boolean) => void; reject: (e: unknown) => void };
+
+export interface SqliteBackendOptions {
+  /** The database file; its directory is created. */
+  file: string;
+}
+
+export class SqliteBackend extends EventEmitter implements QueueBackend {
+  readonly kind = 'sqlite' as const;
+  private db!: Database.Database;
+  private ops!: JobOperations;
+  private concurrency = new Map<string, number | undefined>();
+  private pending: Finish[] = [];
+  private flushScheduled = false;
+  private lastReclaim = 0;
+
+  constructor(private readonly options: SqliteBackendOptions) {
+    super();
+  }
+
+  async init(pipelines: { name: string; concurrency?: number }[]): Promise<void> {
+    for (const p of pipelines) this.concurrency.set(p.name, p.concurrency);
+    if (this.db) return;
+    fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
+    this.db = new Database(this.options.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.ops = new JobOperations(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db) return;
+    this.flush();
+    this.db.close();
+  }
+
+  async enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> {
+    const { row, created } = this.ops.insertJob(request, Date.now());
+    if (created) this.emit('enqueued', request.pipeline);
+    return { job: rowToJob(row), created };
+  }
+
+  /** Many jobs in one transaction (bulk add). */
+  async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => { for (const r of requests) this.ops.insertJob(r, now); }).immediate();
+    for (const p of new Set(requests.map((r) => r.pipeline))) this.emit('enqueued', p);
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const row = this.ops.jobById(id);
+    return row && rowToJob(row);
+  }
+
+  async list(filter: ListFilter): Promise<JobPage> {
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const before = filter.cursor ? Number(filter.cursor) : undefined;
+    if (before !== undefined && !Number.isInteger(before)) throw errors.BAD_REQUEST('invalid cursor');
+    const rows = this.ops.listRows({ pipeline: filter.pipeline, state: filter.state, limit: limit + 1, before });
+    const page: JobPage = { jobs: rows.slice(0, limit).map(rowToJob) };
+    if (rows.length > limit) page.nextCursor = String(rows[limit - 1].rid);
+    return page;
+  }
+
+  async steps(id: string): Promise<StepRecord[]> {
+    return (this.ops.stepRows(id) as StepRow[]).map(rowToStep);
+  }
+
+  async logs(id: string, afterSeq = 0): Promise<LogEntry[]> {
+    return this.ops.logRows(id, afterSeq).map((r) => ({ seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) }));
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const r of this.ops.stateCounts()) out[r.state as JobState] = r.n;
+    return out;
+  }
+
+  async claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
+    this.flush();
+    const now = Date.now();
+    return this.db.transaction(() => {
+      // Expired leases are looked for a few times per lease period, not on every claim.
+      if (now - this.lastReclaim >= Math.min(leaseMs / 4, 1000)) {
+        this.lastReclaim = now;
+        this.ops.reclaimExpired(now);
+      }
+      const out: LeasedJob[] = [];
+      for (const [pipeline, n] of slots) {
+        const want = Math.min(n, max - out.length);
+        if (want > 0) out.push(...this.ops.claimDue(workerId, pipeline, want, this.concurrency.get(pipeline), leaseMs, now));
+      }
+      return out;
+    }).immediate();
+  }
+
+  async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
+    const expiresAt = Date.now() + leaseMs;
+    return this.db.transaction(() => leases.map((l): LeaseStatus => {
+      const cancel = this.ops.extendLease(l, expiresAt);
+      return cancel === undefined ? 'lost' : cancel === 1 ? 'cancel' : 'ok';
+    })).immediate();
+  }
+
+  complete(lease: Lease, result: unknown): Promise<boolean> {
+    return this.queueFinish(lease, 'complete', result);
+  }
+
+  fail(lease: Lease, error: JobError): Promise<boolean> {
+    return this.queueFinish(lease, 'fail', error);
+  }
+
+  markCancelled(lease: Lease): Promise<boolean> {
+    return this.queueFinish(lease, 'cancel');
+  }
+
+  async release(lease: Lease): Promise<boolean> {
+    this.flush();
+    const ok = this.ops.releaseJob(lease);
+    if (ok) this.emit('enqueued', lease.pipeline);
+    return ok;
+  }
+
+  async saveStep(lease: Lease, step: StepRecord): Promise<boolean> {
+    return this.fenced(lease, () => this.ops.upsertStep(lease, step));
+  }
+
+  async saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean> {
+    return this.fenced(lease, () => this.ops.storeCheckpoint(lease, stepName, checkpoint));
+  }
+
+  async setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> {
+    return this.ops.setProgress(lease, progress, message);
+  }
+
+  async appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> {
+    return this.fenced(lease, () => this.ops.appendLog(lease.jobId, Date.now(), message, data));
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    this.flush();
+    const now = Date.now();
+    this.db.transaction(() => {
+      if (this.ops.cancelQueued(id, now) || this.ops.requestCancel(id)) return;
+      const row = this.ops.jobById(id);
+      if (!row) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+      throw errors.JOB_STATE_CONFLICT(`job ${id} is ${row.state}; only queued or running jobs can be cancelled`);
+    }).immediate();
+    return rowToJob(this.ops.jobById(id)!);
+  }
+
+  async retry(id: string): Promise<JobRecord> {
+    this.flush();
+    const row = this.db.transaction(() => {
+      if (!this.ops.requeueFinished(id, Date.now())) {
+        const current = this.ops.jobById(id);
+        if (!current) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+        throw errors.JOB_STATE_CONFLICT(`job ${id} is ${current.state}; only failed or cancelled jobs can be retried`);
+      }
+      return this.ops.jobById(id)!;
+    }).immediate();
+    this.emit('enqueued', row.pipeline);
+    return rowToJob(row);
+  }
+
+  async claimScheduleTick(key: string, tickAt: number): Promise<boolean> {
+    return this.ops.claimTick(key, tickAt);
+  }
+
+  async sweep(pipeline: string, policy: RetentionPolicy, now = Date.now()): Promise<number> {
+    this.flush();
+    return this.db.transaction(() => this.ops.sweepPipeline(pipeline, policy, now)).immediate();
+  }
+
+  /** A write that only happens while the lease is held, checked in the same transaction. */
+  private fenced(lease: Lease, write: () => void): boolean {
+    return this.db.transaction(() => {
+      if (!this.ops.holdsLease(lease)) return false;
+      write();
+      return true;
+    }).immediate();
+  }
+
+  private queueFinish(lease: Lease, kind: Finish['kind'], value?: unknown): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ lease, kind, value, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Writes every finished job collected so far in one transaction. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || !this.db?.open) return;
+    const batch = this.pending;
+    this.pending = [];
+    const now = Date.now();
+    try {
+      const results = this.db.transaction(() => batch.map((f) =>
+        f.kind === 'complete' ? this.ops.completeJob(f.lease, f.value, now)
+          : f.kind === 'fail' ? this.ops.failJob(f.lease, f.value as JobError, now)
+            : this.ops.acknowledgeCancel(f.lease, now))).immediate();
+      batch.forEach((f, i) => f.resolve(results[i]));
+    } catch (err) {
+      for (const f of batch) f.reject(err);
+    }
+  }
+}

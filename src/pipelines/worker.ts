@@ -1,0 +1,203 @@
+/**
+ * A worker: leases due jobs in batches, runs them with the job runner, keeps their leases alive with
+ * heartbeats and writes each outcome. Per delivery:
+ *
+ *   claimed ─run─▶ succeeded → complete      failed → fail
+ *              └─▶ aborted: cancelled → markCancelled | shutdown → release (resumes elsewhere)
+ *                           lease lost → nothing (another worker owns the job now)
+ *
+ * stop() stops claiming, lets running jobs finish until the deadline, then aborts the rest with a
+ * shutdown reason so their leases are released and the jobs resume on the next start.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AbortReason } from './abort.js';
+import { runJob, type RunDeps, type RunResult } from './job-runner.js';
+import type { LoadedPipeline } from './pipeline-loader.js';
+import type { RunOutcome } from './pipeline-metrics.js';
+import type { LeasedJob, QueueBackend } from './queues/backend.js';
+
+export interface WorkerOptions extends RunDeps {
+  backend: QueueBackend;
+  pipelines: LoadedPipeline[];
+  workerId?: string;
+  /** Jobs this worker runs at once, all pipelines together. Default 50. */
+  concurrency?: number;
+  /** Lease length; a crashed worker's jobs are re-delivered after it. Default 30 s. */
+  leaseMs?: number;
+  /** Default leaseMs / 3. */
+  heartbeatMs?: number;
+  /** How often to look for jobs enqueued by other processes. Default 200 ms. */
+  pollMs?: number;
+  logger?: Logger;
+}
+
+interface ActiveRun {
+  job: LeasedJob;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class PipelineWorker {
+  readonly id: string;
+  private readonly pipelines = new Map<string, LoadedPipeline>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly activeByPipeline = new Map<string, number>();
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly heartbeatMs: number;
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private rotation = 0;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.workerId ?? `worker-${randomUUID()}`;
+    for (const p of options.pipelines) this.pipelines.set(p.name, p);
+    this.concurrency = options.concurrency ?? 50;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
+    this.pollMs = options.pollMs ?? 200;
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.loopDone = this.loop();
+  }
+
+  /** Look for jobs now (a job was enqueued or a slot freed). */
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  /** Aborts a job running here at once (the heartbeat would find the request later anyway). */
+  abortLocal(jobId: string, reason: AbortReason): boolean {
+    const run = this.active.get(jobId);
+    if (!run) return false;
+    run.controller.abort(reason);
+    return true;
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    const runs = [...this.active.values()];
+    if (runs.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+      await Promise.race([Promise.all(runs.map((r) => r.done)), deadline]);
+      clearTimeout(timer);
+      for (const r of this.active.values()) r.controller.abort(new AbortReason('shutdown', 'worker is shutting down; the job resumes on the next start'));
+      await Promise.all([...this.active.values()].map((r) => r.done));
+    }
+    clearInterval(this.heartbeatTimer);
+  }
+
+  private freeSlots(): Map<string, number> {
+    // Rotate the order so one busy pipeline cannot take every slot every time.
+    const names = [...this.pipelines.keys()];
+    const start = this.rotation++ % Math.max(1, names.length);
+    const slots = new Map<string, number>();
+    for (let i = 0; i < names.length; i++) {
+      const p = this.pipelines.get(names[(start + i) % names.length])!;
+      const cap = p.definition.concurrency ?? this.concurrency;
+      slots.set(p.name, Math.max(0, cap - (this.activeByPipeline.get(p.name) ?? 0)));
+    }
+    return slots;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.concurrency - this.active.size;
+      let claimed: LeasedJob[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.options.backend.claim(this.id, this.freeSlots(), this.leaseMs, free);
+        } catch (err) {
+          this.options.logger?.warn({ err }, 'claiming jobs failed; retrying');
+        }
+      }
+      if (this.stopping) {
+        // Claimed during shutdown: hand them straight back.
+        await Promise.all(claimed.map((j) => this.options.backend.release(j).catch(() => false)));
+        break;
+      }
+      for (const job of claimed) this.launch(job);
+      if (claimed.length === 0 || this.active.size >= this.concurrency) await this.sleepUntilWoken();
+    }
+  }
+
+  private sleepUntilWoken(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.wakeUp = undefined; resolve(); }, this.pollMs);
+      this.wakeUp = () => { clearTimeout(timer); resolve(); };
+    });
+  }
+
+  private launch(job: LeasedJob): void {
+    const pipeline = this.pipelines.get(job.pipeline)!;
+    const controller = new AbortController();
+    const started = Date.now();
+    this.activeByPipeline.set(job.pipeline, (this.activeByPipeline.get(job.pipeline) ?? 0) + 1);
+    this.options.metrics?.queueWait.observe({ pipeline: job.pipeline }, Math.max(0, started - Math.max(job.runAt, job.createdAt)) / 1000);
+    this.options.events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: 'running', at: started });
+    const done = runJob(this.options, job, pipeline, controller.signal)
+      .then((result) => this.settle(job, result, started))
+      .catch((err) => this.options.logger?.error({ err, jobId: job.jobId }, 'recording a job outcome failed; the lease will expire and the job will be re-delivered'))
+      .finally(() => {
+        this.active.delete(job.jobId);
+        this.activeByPipeline.set(job.pipeline, this.activeByPipeline.get(job.pipeline)! - 1);
+        this.wake();
+      });
+    this.active.set(job.jobId, { job, controller, done });
+  }
+
+  private async settle(job: LeasedJob, result: RunResult, started: number): Promise<void> {
+    const { backend, events, metrics } = this.options;
+    let outcome: RunOutcome;
+    if (result.kind === 'succeeded') {
+      outcome = (await backend.complete(job, result.result)) ? 'succeeded' : 'lost';
+    } else if (result.kind === 'failed') {
+      outcome = (await backend.fail(job, result.error)) ? 'failed' : 'lost';
+    } else if (result.reason.kind === 'cancelled') {
+      outcome = (await backend.markCancelled(job)) ? 'cancelled' : 'lost';
+    } else if (result.reason.kind === 'shutdown') {
+      await backend.release(job);
+      outcome = 'interrupted';
+    } else {
+      outcome = 'lost';
+    }
+    metrics?.runs.inc({ pipeline: job.pipeline, outcome });
+    metrics?.runDuration.observe({ pipeline: job.pipeline }, (Date.now() - started) / 1000);
+    if (outcome === 'succeeded' || outcome === 'failed' || outcome === 'cancelled') {
+      events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: outcome, at: Date.now(), error: result.kind === 'failed' ? result.error : undefined });
+    } else if (outcome === 'lost') {
+      this.options.logger?.warn({ jobId: job.jobId }, 'job lease lost: another worker owns it now; this run\'s outcome was not recorded');
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const runs = [...this.active.values()];
+    if (runs.length === 0) return;
+    try {
+      const statuses = await this.options.backend.heartbeat(runs.map((r) => r.job), this.leaseMs);
+      statuses.forEach((status, i) => {
+        if (status === 'lost') runs[i].controller.abort(new AbortReason('lease-lost', `job ${runs[i].job.jobId} lease lost`));
+        else if (status === 'cancel') runs[i].controller.abort(new AbortReason('cancelled', 'job cancelled'));
+      });
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'heartbeat failed; retrying on the next beat');
+    }
+  }
+}
