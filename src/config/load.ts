@@ -62,10 +62,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 export function validateConfig(value: unknown, source = 'configuration'): Readonly<ForjaConfig> {
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    const lines = result.error.issues.flatMap((issue) => {
       const key = issue.path.join('.') || '(root)';
-      const unknown = issue.code === 'unrecognized_keys' ? `${key === '(root)' ? '' : key + '.'}${issue.keys.join(', ')}` : key;
-      return issue.code === 'unrecognized_keys' ? `${unknown}: unknown key` : `${key}: ${issue.message}`;
+      // One line per unknown key, each named by its full path (models.a and models.b, not "models.a, b").
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${[...issue.path, k].join('.')}: unknown key`);
+      return [`${key}: ${issue.message}`];
     });
     throw errors.CONFIG_INVALID(`invalid ${source}:\n  ${lines.join('\n  ')}`);
   }

@@ -57,6 +57,8 @@ interface Slot {
   reservedBytes: number;
   refs: number;
   lastUsed: number;
+  /** Monotonic use order for LRU (timestamps tie within a millisecond). */
+  useTick: number;
   keepAliveTimer?: NodeJS.Timeout;
   /** Set by an explicit unload: requests get 503 instead of reloading it behind the operator's back. */
   held: boolean;
@@ -67,6 +69,7 @@ export class ModelManager extends EventEmitter {
   private models = new Map<string, RepositoryModel>();
   private slots = new Map<string, Slot>();
   private closed = false;
+  private tick = 0;
 
   constructor(private readonly options: ModelManagerOptions) {
     super();
@@ -149,6 +152,7 @@ export class ModelManager extends EventEmitter {
     const model = slot.model as M;
     slot.refs++;
     slot.lastUsed = Date.now();
+    slot.useTick = ++this.tick;
     clearTimeout(slot.keepAliveTimer);
     let released = false;
     return {
@@ -280,7 +284,7 @@ export class ModelManager extends EventEmitter {
     while (this.usedBytes() + bytes > budget) {
       const victim = [...this.slots.values()]
         .filter((s) => s !== forSlot && s.state === 'READY' && s.refs === 0)
-        .sort((a, b) => a.lastUsed - b.lastUsed)[0];
+        .sort((a, b) => a.useTick - b.useTick)[0];
       if (!victim) {
         throw errors.MODEL_MEMORY(`not enough memory budget to load '${forSlot.source.name}': needs ${mib(bytes)}, ${mib(budget - this.usedBytes())} free of ${mib(budget)} and every loaded model is busy`, { headers: { 'retry-after': '1' } });
       }
@@ -327,7 +331,6 @@ export class ModelManager extends EventEmitter {
     slot.keepAliveTimer = setTimeout(() => {
       if (slot.refs === 0) void this.unloadVersion(slot, 'idle');
     }, keepAlive * 1000);
-    slot.keepAliveTimer.unref();
   }
 
   private refreshLoadedGauge(): void {
@@ -338,7 +341,7 @@ export class ModelManager extends EventEmitter {
 }
 
 function newSlot(source: ModelVersionSource, problem?: string): Slot {
-  return { source, state: problem ? 'UNAVAILABLE' : 'UNLOADED', reason: problem, reservedBytes: 0, refs: 0, lastUsed: 0, held: false, idleWaiters: [] };
+  return { source, state: problem ? 'UNAVAILABLE' : 'UNLOADED', reason: problem, reservedBytes: 0, refs: 0, lastUsed: 0, useTick: 0, held: false, idleWaiters: [] };
 }
 
 function slotKey(name: string, version: string): string {

@@ -95,7 +95,9 @@ export function parseModelConfig(text: string): ModelConfig {
   const raw = parseYaml(text) ?? {};
   const result = modelConfigSchema.safeParse(raw);
   if (!result.success) {
-    throw new Error(result.error.issues.map((i) => `${i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(root)')}: ${i.code === 'unrecognized_keys' ? 'unknown key' : i.message}`).join('; '));
+    throw new Error(result.error.issues.flatMap((i) => i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => `${[...i.path, k].join('.')}: unknown key`)
+      : [`${i.path.join('.') || '(root)'}: ${i.message}`]).join('; '));
   }
   return result.data;
 }

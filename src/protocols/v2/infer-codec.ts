@@ -22,8 +22,8 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
   let jsonPart = raw;
   let binary: Buffer | undefined;
   if (headerLength !== undefined) {
-    const n = Number(headerLength);
-    if (!Number.isInteger(n) || n < 0 || n > raw.length) {
+    const n = typeof headerLength === 'string' && /^\d+$/.test(headerLength) ? Number(headerLength) : NaN;
+    if (!Number.isInteger(n) || n > raw.length) {
       throw errors.BAD_REQUEST(`Inference-Header-Content-Length must be an integer between 0 and the body length (${raw.length}), got '${headerLength}'`);
     }
     jsonPart = raw.subarray(0, n);

@@ -78,7 +78,9 @@ export function decodeJsonData(name: string, datatype: Datatype, shape: number[]
       const out = datatype === 'INT64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || (datatype === 'UINT64' && v < 0)) throw bad(i, datatype === 'UINT64' ? 'a non-negative integer' : 'an integer');
+        // Typed-array stores wrap silently, so the 64-bit range is checked here like the narrower types.
+        const outOfRange = (n: number) => (datatype === 'UINT64' ? n < 0 || n >= 2 ** 64 : n < -(2 ** 63) || n >= 2 ** 63);
+        if (typeof v !== 'number' || !Number.isInteger(v) || outOfRange(v)) throw bad(i, datatype === 'UINT64' ? 'an integer in 0..2^64-1' : 'an integer in -2^63..2^63-1');
         out[i] = BigInt(v);
       }
       return out;

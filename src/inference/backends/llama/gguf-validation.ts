@@ -95,12 +95,7 @@ function checkVocabulary(tokenizer: Record<string, unknown> | undefined, fail: (
       throw fail(`tokenizer.ggml.${name} has ${Array.isArray(array) ? array.length : 'no'} entries for ${tokens.length} tokens`);
     }
   }
-  for (const name of ['bos_token_id', 'eos_token_id', 'unknown_token_id', 'padding_token_id', 'eot_token_id'] as const) {
-    const id = ggml?.[name];
-    if (typeof id === 'number' && id !== -1 && (id < 0 || id >= tokens.length)) {
-      throw fail(`tokenizer.ggml.${name} ${id} is outside the vocabulary of ${tokens.length}`);
-    }
-  }
+  // Special token ids outside the vocabulary are ignored by llama.cpp with a warning (0xFFFFFFFF means none).
   return tokens.length;
 }
 
