@@ -1,0 +1,353 @@
+/**
+ * The one behaviour suite every queue backend must pass (SQLite and Redis run the same tests).
+ * Each test uses fresh pipeline names so backends that share a server do not see each other's jobs.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it, after } from 'node:test';
+import { ForjaError } from '../../../src/errors.js';
+import type { Lease, QueueBackend } from '../../../src/pipelines/queues/backend.js';
+import { waitFor } from '../helpers.js';
+
+export interface ConformanceTarget {
+  name: string;
+  /** A backend over the storage named by `store`; two calls with one store share the jobs. */
+  create(store: string): QueueBackend;
+  /** When set, the whole suite is skipped with this message. */
+  skip?: string;
+}
+
+const LEASE = 300;
+
+export function runBackendConformance(target: ConformanceTarget): void {
+  describe(`queue backend conformance: ${target.name}`, { skip: target.skip }, () => {
+    const opened: QueueBackend[] = [];
+    after(async () => { for (const b of opened) await b.close(); });
+
+    async function open(pipelines: { name: string; concurrency?: number }[], store = randomUUID()): Promise<QueueBackend> {
+      const b = target.create(store);
+      opened.push(b);
+      await b.init(pipelines);
+      return b;
+    }
+    const pname = () => `p-${randomUUID().slice(0, 8)}`;
+    const enqueue = (b: QueueBackend, pipeline: string, extra: Record<string, unknown> = {}) =>
+      b.enqueue({ id: randomUUID(), pipeline, input: { n: 1 }, ...extra });
+    const claimOne = async (b: QueueBackend, pipeline: string, worker = 'w1', leaseMs = LEASE) => {
+      const jobs = await b.claim(worker, new Map([[pipeline, 1]]), leaseMs, 1);
+      assert.equal(jobs.length, 1, 'expected one job to be claimed');
+      return jobs[0];
+    };
+
+    it('enqueue stores a queued job that get returns; an unknown id is undefined', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job, created } = await enqueue(b, p, { input: { url: 'x' } });
+      assert.equal(created, true);
+      assert.equal(job.state, 'queued');
+      const got = await b.get(job.id);
+      assert.deepEqual(got?.input, { url: 'x' });
+      assert.equal(got?.pipeline, p);
+      assert.equal(got?.attempts, 0);
+      assert.equal(await b.get(randomUUID()), undefined);
+    });
+
+    it('an idempotency key already used returns the same job', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const first = await enqueue(b, p, { idempotencyKey: 'k1' });
+      const again = await enqueue(b, p, { idempotencyKey: 'k1' });
+      assert.equal(again.created, false);
+      assert.equal(again.job.id, first.job.id);
+    });
+
+    it('claims lower priority numbers first, then in order of enqueue', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const low = await enqueue(b, p, { priority: 5 });
+      const a = await enqueue(b, p, { priority: 1 });
+      const c = await enqueue(b, p, { priority: 1 });
+      const order: string[] = [];
+      for (let i = 0; i < 3; i++) order.push((await claimOne(b, p)).jobId);
+      assert.deepEqual(order, [a.job.id, c.job.id, low.job.id]);
+    });
+
+    it('a delayed job is not claimed before it is due', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      await enqueue(b, p, { delayMs: 60_000 });
+      assert.equal((await b.claim('w1', new Map([[p, 5]]), LEASE, 5)).length, 0);
+    });
+
+    it('claim marks the job running, counts the delivery and hands out a token', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const leased = await claimOne(b, p);
+      assert.equal(leased.jobId, job.id);
+      assert.deepEqual(leased.input, { n: 1 });
+      assert.equal(leased.attempts, 1);
+      assert.equal(leased.fresh, true);
+      assert.ok(leased.token.length > 0);
+      const got = await b.get(job.id);
+      assert.equal(got?.state, 'running');
+      assert.ok(got?.startedAt);
+    });
+
+    it('honours a pipeline concurrency limit across workers', async () => {
+      const p = pname();
+      const store = randomUUID();
+      const b1 = await open([{ name: p, concurrency: 2 }], store);
+      const b2 = await open([{ name: p, concurrency: 2 }], store);
+      for (let i = 0; i < 5; i++) await enqueue(b1, p);
+      const first = await b1.claim('w1', new Map([[p, 10]]), LEASE * 10, 10);
+      assert.equal(first.length, 2);
+      assert.equal((await b2.claim('w2', new Map([[p, 10]]), LEASE * 10, 10)).length, 0);
+      assert.equal(await b1.complete(first[0], null), true);
+      assert.equal((await b2.claim('w2', new Map([[p, 10]]), LEASE * 10, 10)).length, 1);
+    });
+
+    it('complete stores the result once; a second completion is refused', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.complete(lease, { ok: true }), true);
+      const got = await b.get(job.id);
+      assert.equal(got?.state, 'succeeded');
+      assert.deepEqual(got?.result, { ok: true });
+      assert.ok(got?.finishedAt);
+      assert.equal(await b.complete(lease, { ok: false }), false);
+    });
+
+    it('fail stores the error message and stack', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.fail(lease, { message: 'boom', name: 'Error', stack: 'Error: boom\n    at x', step: 's1' }), true);
+      const got = await b.get(job.id);
+      assert.equal(got?.state, 'failed');
+      assert.equal(got?.error?.message, 'boom');
+      assert.match(got?.error?.stack ?? '', /at x/);
+      assert.equal(got?.error?.step, 's1');
+    });
+
+    it('re-delivers a job whose lease expired, and fences off the stale worker', async () => {
+      const p = pname();
+      const store = randomUUID();
+      const crashed = await open([{ name: p }], store);
+      const other = await open([{ name: p }], store);
+      const { job } = await enqueue(crashed, p);
+      const stale = await claimOne(crashed, p, 'w1', 100);
+      let fresh: Awaited<ReturnType<typeof claimOne>> | undefined;
+      await waitFor(async () => {
+        const got = await other.claim('w2', new Map([[p, 1]]), LEASE * 10, 1);
+        fresh = got[0];
+        return got.length === 1;
+      });
+      assert.equal(fresh!.jobId, job.id);
+      assert.equal(fresh!.attempts, 2);
+      assert.equal(fresh!.fresh, false);
+      assert.notEqual(fresh!.token, stale.token);
+      assert.deepEqual(await crashed.heartbeat([stale], LEASE), ['lost']);
+      assert.equal(await crashed.saveStep(stale, { name: 'a', state: 'succeeded', attempts: 1, result: 1 }), false);
+      assert.equal(await crashed.complete(stale, 'stale'), false);
+      assert.equal(await other.complete(fresh!, 'fresh'), true);
+      assert.equal((await other.get(job.id))?.result, 'fresh');
+    });
+
+    it('heartbeats keep a lease alive', async () => {
+      const p = pname();
+      const store = randomUUID();
+      const owner = await open([{ name: p }], store);
+      const thief = await open([{ name: p }], store);
+      await enqueue(owner, p);
+      const lease = await claimOne(owner, p, 'w1', 200);
+      for (let i = 0; i < 4; i++) {
+        assert.deepEqual(await owner.heartbeat([lease], 200), ['ok']);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await thief.claim('w2', new Map([[p, 1]]), LEASE, 1)).length, 0);
+      assert.equal(await owner.complete(lease, null), true);
+    });
+
+    it('gives up on a job that lost its worker more than maxDeliveries times', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p, { maxDeliveries: 1 });
+      await claimOne(b, p, 'w1', 50);
+      await waitFor(async () => {
+        await b.claim('w2', new Map([[p, 1]]), LEASE, 1);
+        return (await b.get(job.id))?.state === 'failed';
+      });
+      assert.match((await b.get(job.id))?.error?.message ?? '', /max deliveries/);
+    });
+
+    it('stores steps in order with results, errors and checkpoints', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.saveStep(lease, { name: 'fetch', state: 'succeeded', attempts: 2, result: { html: 'x' }, startedAt: 1, finishedAt: 2 }), true);
+      assert.equal(await b.saveStep(lease, { name: 'train', state: 'running', attempts: 1, startedAt: 3 }), true);
+      assert.equal(await b.saveCheckpoint(lease, 'train', { epoch: 3 }), true);
+      assert.equal(await b.saveStep(lease, { name: 'train', state: 'retrying', attempts: 1, error: { message: 'oom' }, checkpoint: { epoch: 3 } }), true);
+      const steps = await b.steps(job.id);
+      assert.deepEqual(steps.map((s) => s.name), ['fetch', 'train']);
+      assert.deepEqual(steps[0].result, { html: 'x' });
+      assert.equal(steps[0].attempts, 2);
+      assert.equal(steps[1].state, 'retrying');
+      assert.deepEqual(steps[1].checkpoint, { epoch: 3 });
+      assert.equal(steps[1].error?.message, 'oom');
+    });
+
+    it('records progress and logs', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.setProgress(lease, 0.5, 'half'), true);
+      await b.appendLog(lease, 'hello', { a: 1 });
+      await b.appendLog(lease, 'world');
+      const got = await b.get(job.id);
+      assert.equal(got?.progress, 0.5);
+      assert.equal(got?.progressMessage, 'half');
+      const logs = await b.logs(job.id);
+      assert.deepEqual(logs.map((l) => l.message), ['hello', 'world']);
+      assert.deepEqual(logs[0].data, { a: 1 });
+      assert.deepEqual((await b.logs(job.id, logs[0].seq)).map((l) => l.message), ['world']);
+    });
+
+    it('cancels a queued job at once and a running job through its worker; finished jobs conflict', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const queued = await enqueue(b, p, { priority: 9 });
+      const running = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(lease.jobId, running.job.id);
+      assert.equal((await b.cancel(queued.job.id)).state, 'cancelled');
+      const requested = await b.cancel(running.job.id);
+      assert.equal(requested.state, 'running');
+      assert.equal(requested.cancelRequested, true);
+      assert.deepEqual(await b.heartbeat([lease], LEASE), ['cancel']);
+      assert.equal(await b.markCancelled(lease), true);
+      assert.equal((await b.get(running.job.id))?.state, 'cancelled');
+      await assert.rejects(b.cancel(running.job.id), (e: unknown) => e instanceof ForjaError && e.statusCode === 409);
+      await assert.rejects(b.cancel(randomUUID()), (e: unknown) => e instanceof ForjaError && e.statusCode === 404);
+      assert.equal((await b.claim('w1', new Map([[p, 5]]), LEASE, 5)).length, 0, 'a cancelled job is never delivered');
+    });
+
+    it('retry re-queues a failed job keeping completed steps; other states conflict', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      await b.saveStep(lease, { name: 'done', state: 'succeeded', attempts: 1, result: 42 });
+      await b.saveStep(lease, { name: 'broken', state: 'failed', attempts: 3, error: { message: 'x' } });
+      await b.fail(lease, { message: 'x' });
+      await assert.rejects(b.retry(randomUUID()), (e: unknown) => e instanceof ForjaError && e.statusCode === 404);
+      const retried = await b.retry(job.id);
+      assert.equal(retried.state, 'queued');
+      assert.equal(retried.error, undefined);
+      await assert.rejects(b.retry(job.id), (e: unknown) => e instanceof ForjaError && e.statusCode === 409);
+      const again = await claimOne(b, p);
+      assert.equal(again.fresh, false);
+      const steps = await b.steps(job.id);
+      assert.equal(steps.find((s) => s.name === 'done')?.state, 'succeeded');
+      assert.equal(steps.find((s) => s.name === 'done')?.result, 42);
+      assert.equal(steps.find((s) => s.name === 'broken')?.attempts, 0, 'the failed step gets its tries back');
+      await b.complete(again, null);
+      await assert.rejects(b.retry(job.id), (e: unknown) => e instanceof ForjaError && e.statusCode === 409);
+    });
+
+    it('release puts a job back at once without counting the delivery', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.release(lease), true);
+      assert.equal((await b.get(job.id))?.state, 'queued');
+      const again = await claimOne(b, p);
+      assert.equal(again.jobId, job.id);
+      assert.equal(again.attempts, 1);
+      assert.equal(await b.complete(lease, null), false, 'the released lease is fenced off');
+    });
+
+    it('lists by pipeline and state, newest first, in pages', async () => {
+      const p = pname();
+      const q = pname();
+      const b = await open([{ name: p }, { name: q }]);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await enqueue(b, p)).job.id);
+      await enqueue(b, q);
+      const lease = await claimOne(b, p);
+      const page1 = await b.list({ pipeline: p, limit: 2 });
+      assert.equal(page1.jobs.length, 2);
+      assert.ok(page1.nextCursor);
+      const page2 = await b.list({ pipeline: p, limit: 2, cursor: page1.nextCursor });
+      const page3 = await b.list({ pipeline: p, limit: 2, cursor: page2.nextCursor });
+      const all = [...page1.jobs, ...page2.jobs, ...page3.jobs].map((j) => j.id);
+      assert.deepEqual(all, [...ids].reverse());
+      assert.equal(page3.nextCursor, undefined);
+      const running = await b.list({ pipeline: p, state: 'running' });
+      assert.deepEqual(running.jobs.map((j) => j.id), [lease.jobId]);
+      assert.equal((await b.list({ pipeline: q })).jobs.length, 1);
+    });
+
+    it('counts jobs by state', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const before = await b.counts();
+      await enqueue(b, p);
+      const after = await b.counts();
+      assert.equal(after.queued, before.queued + 1);
+      assert.equal(typeof after.failed, 'number');
+    });
+
+    it('grants each schedule tick to exactly one caller, across connections', async () => {
+      const store = randomUUID();
+      const key = `sched-${randomUUID()}`;
+      const b1 = await open([], store);
+      const b2 = await open([], store);
+      const results = await Promise.all([b1.claimScheduleTick(key, 60_000), b2.claimScheduleTick(key, 60_000)]);
+      assert.deepEqual(results.sort(), [false, true]);
+      assert.equal(await b1.claimScheduleTick(key, 60_000), false);
+      assert.equal(await b2.claimScheduleTick(key, 120_000), true);
+      assert.equal(await b1.claimScheduleTick(key, 60_000), false, 'an older tick never fires after a newer one');
+    });
+
+    it('sweeps finished jobs past the retention count and age, never unfinished ones', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const finished: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const { job } = await enqueue(b, p);
+        const lease = await claimOne(b, p);
+        await b.saveStep(lease, { name: 's', state: 'succeeded', attempts: 1, result: i });
+        await b.complete(lease, i);
+        finished.push(job.id);
+      }
+      const waiting = await enqueue(b, p);
+      const removed = await b.sweep(p, { maxAgeMs: 3_600_000, maxCount: 2 });
+      assert.equal(removed, 2);
+      const left = (await b.list({ pipeline: p })).jobs.map((j) => j.id).sort();
+      assert.equal(left.length, 3);
+      assert.ok(left.includes(waiting.job.id));
+      const removedByAge = await b.sweep(p, { maxAgeMs: 0, maxCount: 100 }, Date.now() + 1000);
+      assert.equal(removedByAge, 2);
+      assert.deepEqual((await b.list({ pipeline: p })).jobs.map((j) => j.id), [waiting.job.id]);
+      for (const id of finished) assert.deepEqual(await b.steps(id), []);
+    });
+
+    it('refuses fenced writes of a lease that was never granted', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const fake: Lease = { jobId: job.id, pipeline: p, token: 'not-a-token' };
+      assert.equal(await b.saveStep(fake, { name: 'x', state: 'succeeded', attempts: 1 }), false);
+      assert.equal(await b.complete(fake, null), false);
+      assert.equal((await b.get(job.id))?.state, 'queued');
+    });
+  });
+}
