@@ -78,8 +78,11 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 512 },
   });
+  let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // While draining, a keep-alive connection would keep the server open after its last reply.
+    if (closing) reply.header('connection', 'close');
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
@@ -115,6 +118,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     },
     async close() {
       ready = false;
+      closing = true;
       await app.close();
       await manager.close();
     },

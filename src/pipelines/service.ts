@@ -1,0 +1,269 @@
+/**
+ * PipelineService: the one object the server, CLI and tests use. It loads pipeline modules, owns
+ * the queue backend, a worker, the scheduler and the retention sweeper, and offers the operations
+ * the HTTP layer needs (submit, get, list, cancel, retry, webhooks, events).
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { errors } from '../errors.js';
+import { AbortReason } from './abort.js';
+import type { PipelineDefinition, PipelineModels } from './define.js';
+import { JobEvents, type JobEvent } from './job-events.js';
+import { toJobView, type JobView } from './job-view.js';
+import { loadPipelineDirectory, preparePipeline, type LoadedPipeline, type LoadFailure } from './pipeline-loader.js';
+import { PipelineMetrics } from './pipeline-metrics.js';
+import type { JobRecord, JobState, ListFilter, LogEntry, QueueBackend } from './queues/backend.js';
+import { SqliteBackend } from './queues/sqlite/index.js';
+import { RetentionSweeper } from './retention-sweeper.js';
+import { Scheduler, scheduledPipelines } from './scheduler.js';
+import { verifyWebhookSignature } from './webhook-signature.js';
+import { PipelineWorker } from './worker.js';
+
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
+
+export interface PipelineServiceOptions {
+  dataDir: string;
+  pipelinesDir?: string;
+  /** Pipelines given in code (tests, embedding), added to those loaded from pipelinesDir. */
+  pipelines?: PipelineDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  backend?: 'sqlite' | 'redis';
+  redisUrl?: string;
+  /** Key prefix in Redis (separate Forja installations sharing one Redis). Default "forja". */
+  redisPrefix?: string;
+  registry: Registry;
+  logger: Logger;
+  models?: PipelineModels;
+  /** Run jobs in this process (default true); false serves the API only. */
+  runWorker?: boolean;
+  worker?: { concurrency?: number; leaseMs?: number; pollMs?: number; heartbeatMs?: number; workerId?: string };
+  /** Fire cron schedules from this process (default true). */
+  runScheduler?: boolean;
+  /** How often the retention sweeper runs (default 60 s; 0 = never). */
+  sweepIntervalMs?: number;
+}
+
+export interface SubmitRequest {
+  pipeline: string;
+  input?: unknown;
+  idempotencyKey?: string;
+  priority?: number;
+  delayMs?: number;
+}
+
+export interface PipelineInfo {
+  name: string;
+  file?: string;
+  schedule?: string;
+  concurrency?: number;
+  timeoutMs?: number;
+  webhook: 'signed' | 'unsigned' | 'off';
+}
+
+export class PipelineService {
+  readonly events = new JobEvents();
+  readonly metrics: PipelineMetrics;
+  loadFailures: LoadFailure[] = [];
+  backend!: QueueBackend;
+  private readonly byName = new Map<string, LoadedPipeline>();
+  private worker: PipelineWorker | undefined;
+  private scheduler: Scheduler | undefined;
+  private sweeper: RetentionSweeper | undefined;
+  private started = false;
+
+  constructor(readonly options: PipelineServiceOptions) {
+    this.metrics = new PipelineMetrics(options.registry, () => this.backend.counts());
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { logger } = this.options;
+    for (const def of this.options.pipelines ?? []) {
+      const loaded = preparePipeline(def, def.name ?? 'pipeline');
+      this.byName.set(loaded.name, loaded);
+    }
+    if (this.options.pipelinesDir) {
+      const { pipelines, failures } = await loadPipelineDirectory(path.resolve(this.options.pipelinesDir));
+      for (const p of pipelines) {
+        if (this.byName.has(p.name)) failures.push({ file: p.file ?? '', name: p.name, error: `a pipeline named "${p.name}" is already defined` });
+        else this.byName.set(p.name, p);
+      }
+      for (const f of failures) logger.error({ pipeline: f.name, file: f.file, err: f.error }, `pipeline "${f.name}" failed to load: ${f.error}`);
+      this.loadFailures = failures;
+    }
+    const pipelines = [...this.byName.values()];
+    this.backend = await this.createBackend();
+    await this.backend.init(pipelines.map((p) => ({ name: p.name, concurrency: p.definition.concurrency })));
+    logger.info({ pipelines: pipelines.map((p) => p.name), backend: this.backend.kind }, 'pipelines loaded');
+
+    if (this.options.runWorker !== false && pipelines.length > 0) {
+      const w = this.options.worker ?? {};
+      this.worker = new PipelineWorker({
+        backend: this.backend, pipelines, events: this.events, metrics: this.metrics, models: this.options.models, logger,
+        concurrency: w.concurrency, leaseMs: w.leaseMs, pollMs: w.pollMs, heartbeatMs: w.heartbeatMs, workerId: w.workerId,
+        onLogError: (err) => logger.debug({ err }, 'progress or log write was refused'),
+      });
+      const wake = () => this.worker?.wake();
+      (this.backend as unknown as NodeJS.EventEmitter).on?.('enqueued', wake);
+      this.worker.start();
+    }
+    if (this.options.runScheduler !== false) {
+      this.scheduler = new Scheduler(scheduledPipelines(pipelines), {
+        claimTick: (key, tick) => this.backend.claimScheduleTick(key, tick),
+        enqueue: (pipeline, input, idempotencyKey) => this.submit({ pipeline, input, idempotencyKey }),
+        logger,
+      });
+      this.scheduler.start();
+    }
+    const sweepEvery = this.options.sweepIntervalMs ?? 60_000;
+    this.sweeper = new RetentionSweeper(this.backend, pipelines, logger);
+    if (sweepEvery > 0) this.sweeper.start(sweepEvery);
+  }
+
+  /** Stops taking jobs, lets running ones finish up to timeoutMs, releases the rest to resume later. */
+  async stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.scheduler?.stop();
+    this.sweeper?.stop();
+    await this.worker?.stop(timeoutMs);
+    await this.backend?.close();
+  }
+
+  pipelines(): PipelineInfo[] {
+    return [...this.byName.values()].map((p) => {
+      const d = p.definition;
+      const hook = d.webhook;
+      return {
+        name: p.name, file: p.file, concurrency: d.concurrency, timeoutMs: d.timeoutMs,
+        schedule: d.schedule === undefined ? undefined : typeof d.schedule === 'string' ? d.schedule : d.schedule.cron,
+        webhook: hook?.secretEnv ? 'signed' : hook?.allowUnsigned ? 'unsigned' : 'off',
+      };
+    });
+  }
+
+  /** Runs one pass of the retention sweeper now. */
+  sweep(now?: number): Promise<number> {
+    return this.sweeper!.sweepOnce(now);
+  }
+
+  /** Fires the schedules due at `tickAt` now (what the timer does each minute). */
+  fireSchedules(tickAt: number): Promise<string[]> {
+    return this.scheduler?.fire(tickAt) ?? Promise.resolve([]);
+  }
+
+  async submit(request: SubmitRequest): Promise<{ job: JobRecord; created: boolean }> {
+    const pipeline = this.byName.get(request.pipeline);
+    if (!pipeline) throw errors.PIPELINE_NOT_FOUND(`pipeline "${request.pipeline}" not found`);
+    const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    const size = Buffer.byteLength(JSON.stringify(request.input ?? null));
+    if (size > limit) throw errors.BODY_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
+    let input = request.input ?? {};
+    const schema = pipeline.definition.input;
+    if (schema) {
+      const parsed = schema.safeParse(input);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+        throw errors.PIPELINE_INPUT_INVALID(`input does not match the schema of pipeline "${pipeline.name}": ${issues.join('; ')}`);
+      }
+      input = parsed.data;
+    }
+    if (request.priority !== undefined && !(Number.isInteger(request.priority) && request.priority >= 0 && request.priority <= 2_097_152)) {
+      throw errors.BAD_REQUEST('priority must be an integer from 0 (most urgent) to 2097152');
+    }
+    if (request.delayMs !== undefined && !(Number.isFinite(request.delayMs) && request.delayMs >= 0)) throw errors.BAD_REQUEST('delayMs must be a number ≥ 0');
+    return this.backend.enqueue({
+      id: randomUUID(), pipeline: pipeline.name, input, priority: request.priority, delayMs: request.delayMs,
+      idempotencyKey: request.idempotencyKey, maxDeliveries: pipeline.definition.maxDeliveries,
+    });
+  }
+
+  async get(id: string): Promise<JobView> {
+    const job = await this.backend.get(id);
+    if (!job) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+    return toJobView(job, await this.backend.steps(id));
+  }
+
+  async list(filter: ListFilter): Promise<{ jobs: JobView[]; nextCursor?: string }> {
+    const page = await this.backend.list(filter);
+    return { jobs: page.jobs.map((j) => toJobView(j)), nextCursor: page.nextCursor };
+  }
+
+  async cancel(id: string): Promise<JobView> {
+    const job = await this.backend.cancel(id);
+    if (job.state === 'running') this.worker?.abortLocal(id, new AbortReason('cancelled', 'job cancelled'));
+    if (job.state === 'cancelled') this.events.emit({ type: 'job:state', jobId: id, pipeline: job.pipeline, state: 'cancelled', at: Date.now() });
+    return toJobView(job);
+  }
+
+  async retry(id: string): Promise<JobView> {
+    const job = await this.backend.retry(id);
+    this.events.emit({ type: 'job:state', jobId: id, pipeline: job.pipeline, state: 'queued', at: Date.now() });
+    this.worker?.wake();
+    return toJobView(job);
+  }
+
+  logs(id: string, afterSeq?: number): Promise<LogEntry[]> {
+    return this.backend.logs(id, afterSeq);
+  }
+
+  counts(): Promise<Record<JobState, number>> {
+    return this.backend.counts();
+  }
+
+  subscribe(jobId: string | '*', listener: (event: JobEvent) => void): () => void {
+    return this.events.subscribe(jobId, listener);
+  }
+
+  /**
+   * A webhook delivery: verified with the pipeline's secret (GitHub's X-Hub-Signature-256), de-duplicated
+   * by X-GitHub-Delivery or Idempotency-Key, its JSON body the job's input.
+   */
+  async receiveWebhook(name: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ job: JobRecord; created: boolean }> {
+    const header = (h: string) => { const v = headers[h]; return Array.isArray(v) ? v[0] : v; };
+    const pipeline = this.byName.get(name);
+    const count = (result: 'accepted' | 'duplicate' | 'unauthorized' | 'rejected' | 'not_found') => this.metrics.webhooks.inc({ pipeline: pipeline ? name : '(unknown)', result });
+    if (!pipeline) { count('not_found'); throw errors.PIPELINE_NOT_FOUND(`pipeline "${name}" not found`); }
+    const hook = pipeline.definition.webhook;
+    const secret = hook?.secretEnv ? process.env[hook.secretEnv] : undefined;
+    if (secret) {
+      if (!verifyWebhookSignature(secret, rawBody, header('x-hub-signature-256'))) {
+        count('unauthorized');
+        throw errors.WEBHOOK_SIGNATURE(header('x-hub-signature-256') ? 'webhook signature does not match' : 'webhook signature missing (X-Hub-Signature-256)');
+      }
+    } else if (!hook?.allowUnsigned) {
+      count('unauthorized');
+      throw errors.WEBHOOK_SIGNATURE(hook?.secretEnv
+        ? `pipeline "${name}" has no webhook secret: environment variable ${hook.secretEnv} is not set`
+        : `pipeline "${name}" accepts no webhooks (no webhook.secretEnv, and unsigned delivery is not allowed)`);
+    }
+    let input: unknown = {};
+    if (rawBody.length > 0) {
+      try {
+        input = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        count('rejected');
+        throw errors.MALFORMED_JSON('webhook body is not valid JSON');
+      }
+    }
+    const key = header('x-github-delivery') ?? header('idempotency-key');
+    try {
+      const out = await this.submit({ pipeline: name, input, idempotencyKey: key ? `delivery:${key}` : undefined });
+      count(out.created ? 'accepted' : 'duplicate');
+      return out;
+    } catch (err) {
+      count('rejected');
+      throw err;
+    }
+  }
+
+  private async createBackend(): Promise<QueueBackend> {
+    if (this.options.backend === 'redis') {
+      const { RedisBackend } = await import('./queues/redis/index.js');
+      return new RedisBackend({ url: this.options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: this.options.redisPrefix ?? 'forja', logger: this.options.logger });
+    }
+    return new SqliteBackend({ file: path.join(path.resolve(this.options.dataDir), 'jobs.sqlite') });
+  }
+}

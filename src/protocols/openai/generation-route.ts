@@ -1,0 +1,72 @@
+/**
+ * POST /v1/chat/completions and /v1/completions: parse, hold the model, admit the generation
+ * (errors before this point are ordinary HTTP errors), then answer as one JSON body or as SSE.
+ * The model is released when the response is done, however it ends.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errors, toForjaError } from '../../errors.js';
+import type { LlmModel, LoadedModel } from '../../inference/types.js';
+import { openAIErrorBody } from './errors.js';
+import type { OpenAIModelSource } from './model-source.js';
+import { proxyRequest } from './proxy.js';
+import { parseChatCompletion, parseCompletion } from './request-schemas.js';
+import { ChunkWriter, completionBody, DONE, newIdentity, type Endpoint } from './response-shapes.js';
+import { clientGone, openSse } from './sse.js';
+
+export function asLanguageModel(model: LoadedModel, name: string): LlmModel {
+  if (model.kind !== 'llm') {
+    throw errors.MODEL_WRONG_KIND(`The model '${name}' is not a language model (it is an ONNX model served over the v2 inference API).`, { param: 'model' });
+  }
+  return model as LlmModel;
+}
+
+export async function serveGeneration(endpoint: Endpoint, models: OpenAIModelSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const parsed = endpoint === 'chat' ? parseChatCompletion(request.body) : parseCompletion(request.body);
+  const lease = await models.acquire(parsed.model);
+  try {
+    const model = asLanguageModel(lease.model, parsed.model);
+    if (model.backend === 'external') {
+      await proxyRequest(model, endpoint === 'chat' ? '/chat/completions' : '/completions', request, reply);
+      return reply;
+    }
+    const signal = clientGone(reply);
+    const generation = await model.start(parsed.generation, signal);
+    const who = newIdentity(endpoint, parsed.model);
+
+    if (!parsed.stream) {
+      let text = '';
+      for await (const event of generation) {
+        if (event.type === 'text') text += event.text;
+        else return completionBody(endpoint, who, text, event.finishReason, event.usage);
+      }
+      return reply; // the client went away; nothing to send
+    }
+
+    const sse = openSse(request, reply);
+    const chunks = new ChunkWriter(endpoint, who, parsed.includeUsage);
+    const opening = chunks.opening();
+    if (opening) sse.write(opening);
+    try {
+      for await (const event of generation) {
+        if (event.type === 'text') {
+          sse.write(chunks.text(event.text));
+        } else {
+          sse.write(chunks.finish(event.finishReason));
+          const usage = chunks.usage(event.usage);
+          if (usage) sse.write(usage);
+          sse.write(DONE);
+        }
+      }
+    } catch (err) {
+      // Headers are gone: OpenAI reports a mid-stream failure as an error event.
+      const failure = toForjaError(err);
+      request.log.error({ err }, 'generation failed mid-stream');
+      sse.write(`data: ${JSON.stringify(openAIErrorBody(failure))}\n\n`);
+    } finally {
+      sse.end();
+    }
+    return reply;
+  } finally {
+    lease.release();
+  }
+}
