@@ -61,7 +61,8 @@ export async function startLlmServer(): Promise<LlmServer> {
   const registry = new Registry();
   const loader = createLlamaLoader({ registry, logger: pino({ level: 'silent' }) });
   const source = new TestModelSource();
-  const app = Fastify();
+  // Closing the server also closes the clients' idle keep-alive sockets, so the test process can exit.
+  const app = Fastify({ forceCloseConnections: true });
   await app.register(openaiRoutes, { models: source });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
