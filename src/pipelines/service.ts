@@ -160,7 +160,7 @@ export class PipelineService {
     const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
     const size = Buffer.byteLength(JSON.stringify(request.input ?? null));
     if (size > limit) throw errors.BODY_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
-    let input = request.input ?? {};
+    let input: unknown = request.input ?? {};
     const schema = pipeline.definition.input;
     if (schema) {
       const parsed = schema.safeParse(input);

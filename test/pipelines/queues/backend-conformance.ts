@@ -15,6 +15,8 @@ export interface ConformanceTarget {
   create(store: string): QueueBackend;
   /** When set, the whole suite is skipped with this message. */
   skip?: string;
+  /** Removes what the suite stored under these stores (shared servers). */
+  cleanup?(stores: string[]): Promise<void>;
 }
 
 const LEASE = 300;
@@ -22,9 +24,14 @@ const LEASE = 300;
 export function runBackendConformance(target: ConformanceTarget): void {
   describe(`queue backend conformance: ${target.name}`, { skip: target.skip }, () => {
     const opened: QueueBackend[] = [];
-    after(async () => { for (const b of opened) await b.close(); });
+    const stores = new Set<string>();
+    after(async () => {
+      for (const b of opened) await b.close();
+      await target.cleanup?.([...stores]);
+    });
 
     async function open(pipelines: { name: string; concurrency?: number }[], store = randomUUID()): Promise<QueueBackend> {
+      stores.add(store);
       const b = target.create(store);
       opened.push(b);
       await b.init(pipelines);
