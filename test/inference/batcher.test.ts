@@ -16,7 +16,7 @@ let fixedModel: TensorModel;
 
 async function load(file: string): Promise<TensorModel> {
   const logger = pino({ level: 'silent' });
-  const loader = createOnnxLoader({ threads: 1, spinning: false, executionProviders: ['cpu'], logger, metrics: new ServingMetrics(createRegistry()) });
+  const loader = createOnnxLoader({ threads: 1, instances: 1, execution: 'worker', spinning: false, executionProviders: ['cpu'], logger, metrics: new ServingMetrics(createRegistry()) });
   return (await loader.load({ name: 'm', version: '1', path: file, format: 'onnx', config: {} }, { preferGpu: false })) as TensorModel;
 }
 

@@ -18,7 +18,7 @@ function makeManager(overrides: Partial<ModelManagerOptions> = {}): ModelManager
   metrics = new ServingMetrics(createRegistry());
   manager = new ModelManager({
     repositoryDir: repo.dir,
-    loaders: { onnx: createOnnxLoader({ threads: 1, spinning: false, executionProviders: 'auto', logger, metrics }) },
+    loaders: { onnx: createOnnxLoader({ threads: 1, instances: 1, execution: 'worker', spinning: false, executionProviders: 'auto', logger, metrics }) },
     budgetBytes: 1024 * 1024 * 1024,
     keepAliveSeconds: -1,
     load: 'eager',

@@ -87,7 +87,10 @@ export class GenerationEngine {
   submit(job: EngineJob): void {
     if (this.closed) throw errors.MODEL_UNAVAILABLE('the model is unloading');
     if (job.prompt.length === 0) throw errors.BAD_REQUEST('the prompt is empty');
-    if (this.freeSequences.length === 0 && this.waiting.length >= this.options.maxWaiting) {
+    // A cancelled job keeps its sequence until the decode in flight returns (a few ms): count it as
+    // free so a client that replaces an aborted request is queued, not refused.
+    const freeing = this.active.reduce((n, e) => n + (e.cancelled ? 1 : 0), 0);
+    if (this.freeSequences.length + freeing === 0 && this.waiting.length >= this.options.maxWaiting) {
       job.sampler.dispose();
       throw errors.LLM_QUEUE_FULL(`all ${this.options.sequences} sequences are busy and ${this.waiting.length} requests are waiting`, { headers: { 'retry-after': '1' } });
     }
