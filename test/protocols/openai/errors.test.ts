@@ -22,7 +22,7 @@ before(async () => {
   await server.load('tiny', gguf(server.dir), { context_size: CONTEXT, parallel: 2 });
   const onnxPath = path.join(server.dir, 'add.onnx');
   writeAddModel(onnxPath);
-  const onnx = createOnnxLoader({ threads: 1, spinning: false, executionProviders: ['cpu'], logger: pino({ level: 'silent' }), metrics: new ServingMetrics(new Registry()) });
+  const onnx = createOnnxLoader({ threads: 1, instances: 1, execution: 'inline', spinning: false, executionProviders: ['cpu'], logger: pino({ level: 'silent' }), metrics: new ServingMetrics(new Registry()) });
   server.source.add('classifier', await onnx.load({ name: 'classifier', version: '1', path: onnxPath, format: 'onnx', config: {} }, { preferGpu: false }));
   client = new OpenAI({ baseURL: server.baseURL, apiKey: 'unused', maxRetries: 0 });
 });
