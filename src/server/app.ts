@@ -49,7 +49,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   const manager = new ModelManager({
     repositoryDir: path.resolve(m.dir),
     loaders: {
-      onnx: createOnnxLoader({ threads: m.threads, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
+      onnx: createOnnxLoader({ threads: m.threads, instances: m.instances, execution: m.execution, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
       ...options.loaders,
     },
     budgetBytes: m.memory_budget_bytes ?? Math.floor(os.freemem() * m.memory_budget_fraction),

@@ -8,11 +8,16 @@ import type { Logger } from 'pino';
 import type { ModelLoader, ModelVersionSource, TensorModel } from '../../types.js';
 import type { ServingMetrics } from '../../../telemetry/metrics.js';
 import { OnnxModel } from './onnx-model.js';
+import { SessionThread } from './session-thread.js';
 import { providerOrder, type ProviderName } from './execution-providers.js';
 import { errors } from '../../../errors.js';
 
 export interface OnnxLoaderOptions {
   threads: number;
+  /** Sessions per model version (model.yaml `instances` wins). */
+  instances: number;
+  /** worker: sessions on worker threads; inline: on the main thread (model.yaml `execution` wins). */
+  execution: 'worker' | 'inline';
   spinning: boolean;
   executionProviders: 'auto' | readonly ProviderName[];
   logger: Logger;
@@ -27,7 +32,8 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
   return {
     async estimateMemory(source: ModelVersionSource): Promise<number> {
       if (source.config.memory_bytes) return source.config.memory_bytes;
-      return Math.max(MEMORY_FLOOR, statSync(source.path).size * MEMORY_FACTOR);
+      const instances = source.config.execution === 'inline' ? 1 : (source.config.instances ?? options.instances);
+      return Math.max(MEMORY_FLOOR, statSync(source.path).size * MEMORY_FACTOR * instances);
     },
 
     async load(source: ModelVersionSource, { preferGpu }): Promise<TensorModel> {
@@ -39,13 +45,13 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
       const failures: string[] = [];
       for (const [index, provider] of order.entries()) {
         try {
-          const session = await ort.InferenceSession.create(source.path, sessionOptions(provider, source, options));
+          const model = await createModel(source, sessionOptions(provider, source, options), provider === 'cuda' ? 'gpu' : 'cpu', memoryBytes, options);
           if (index > 0) {
             const from = order[0];
             options.logger.warn({ model: source.name, version: source.version, from, to: provider, reason: failures.join('; ') }, 'execution provider fallback');
             options.metrics.fallbacks.labels(source.name, source.version, from, provider).inc();
           }
-          return new OnnxModel(session, provider === 'cuda' ? 'gpu' : 'cpu', memoryBytes);
+          return model;
         } catch (err) {
           failures.push(`${provider}: ${firstLine(err)}`);
         }
@@ -53,6 +59,23 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
       throw errors.MODEL_UNAVAILABLE(`cannot load ${source.name} version ${source.version}: ${failures.join('; ')}`);
     },
   };
+}
+
+async function createModel(source: ModelVersionSource, sessionOpts: ort.InferenceSession.SessionOptions, device: 'gpu' | 'cpu', memoryBytes: number, options: OnnxLoaderOptions): Promise<OnnxModel> {
+  const execution = source.config.execution ?? options.execution;
+  if (execution === 'inline') {
+    const session = await ort.InferenceSession.create(source.path, sessionOpts);
+    return new OnnxModel({ kind: 'inline', session }, { inputs: session.inputMetadata, outputs: session.outputMetadata }, device, memoryBytes);
+  }
+  const count = source.config.instances ?? options.instances;
+  const threads = Array.from({ length: count }, () => new SessionThread());
+  try {
+    const loaded = await Promise.all(threads.map((t) => t.load(source.path, sessionOpts)));
+    return new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes);
+  } catch (err) {
+    await Promise.all(threads.map((t) => t.release().catch(() => undefined)));
+    throw err;
+  }
 }
 
 function sessionOptions(provider: ProviderName, source: ModelVersionSource, options: OnnxLoaderOptions): ort.InferenceSession.SessionOptions {

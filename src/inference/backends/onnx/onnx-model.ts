@@ -1,7 +1,17 @@
-/** A loaded ONNX model version: one onnxruntime session, its tensor specs, and run(). */
-import type * as ort from 'onnxruntime-node';
-import type { Device, Tensor, TensorModel, TensorSpec } from '../../types.js';
-import { fromOrtTensor, readSpecs, toOrtTensor } from './ort-types.js';
+/**
+ * A loaded ONNX model version. Execution is either on worker threads (one session per instance, the
+ * default: the event loop keeps serving while a batch computes) or inline on the main thread (no
+ * thread hop: the lowest latency for models that compute in microseconds).
+ */
+import * as ort from 'onnxruntime-node';
+import type { Device, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
+import { ortTypeOf, readSpecs, toOrtTensor, v2Datatype } from './ort-types.js';
+import type { SessionThread } from './session-thread.js';
+import type { WireTensor } from './wire-tensor.js';
+
+export type SessionRunner =
+  | { kind: 'inline'; session: ort.InferenceSession }
+  | { kind: 'threads'; threads: SessionThread[] };
 
 export class OnnxModel implements TensorModel {
   readonly kind = 'onnx' as const;
@@ -9,22 +19,38 @@ export class OnnxModel implements TensorModel {
   readonly outputs: TensorSpec[];
   readonly batchable: boolean;
 
-  constructor(private readonly session: ort.InferenceSession, readonly device: Device, readonly memoryBytes: number) {
-    this.inputs = readSpecs(session.inputMetadata);
-    this.outputs = readSpecs(session.outputMetadata);
+  constructor(
+    private readonly runner: SessionRunner,
+    metadata: { inputs: readonly ort.InferenceSession.ValueMetadata[]; outputs: readonly ort.InferenceSession.ValueMetadata[] },
+    readonly device: Device,
+    readonly memoryBytes: number,
+  ) {
+    this.inputs = readSpecs(metadata.inputs);
+    this.outputs = readSpecs(metadata.outputs);
     const all = [...this.inputs, ...this.outputs];
     this.batchable = all.length > 0 && all.every((spec) => spec.shape.length > 0 && spec.shape[0] === -1);
   }
 
+  get execution(): 'inline' | 'threads' {
+    return this.runner.kind;
+  }
+
   async run(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
     const names = outputNames ?? this.outputs.map((o) => o.name);
-    const results = await this.session.run(feeds, names);
-    return names.map((name) => fromOrtTensor(name, results[name]));
+    if (this.runner.kind === 'inline') {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
+      const results = await this.runner.session.run(feeds, names);
+      return names.map((name) => ({ name, datatype: v2Datatype(results[name].type), shape: [...results[name].dims], data: results[name].data as TensorData }));
+    }
+    const thread = this.runner.threads.reduce((least, t) => (t.busy < least.busy ? t : least));
+    const feeds: WireTensor[] = inputs.map((t) => ({ name: t.name, type: ortTypeOf(t.datatype), dims: t.shape, data: t.data }));
+    const outputs = await thread.run(feeds, names);
+    return outputs.map((o) => ({ name: o.name, datatype: v2Datatype(o.type), shape: o.dims, data: o.data as TensorData }));
   }
 
   async unload(): Promise<void> {
-    await this.session.release();
+    if (this.runner.kind === 'inline') await this.runner.session.release();
+    else await Promise.all(this.runner.threads.map((t) => t.release()));
   }
 }

@@ -10,6 +10,10 @@ const ORT_TO_V2: Record<string, Datatype> = {
 };
 const V2_TO_ORT = Object.fromEntries(Object.entries(ORT_TO_V2).map(([k, v]) => [v, k])) as Record<Datatype, ort.Tensor.Type>;
 
+export function ortTypeOf(datatype: Datatype): ort.Tensor.Type {
+  return V2_TO_ORT[datatype];
+}
+
 export function v2Datatype(ortType: string): Datatype {
   const datatype = ORT_TO_V2[ortType];
   if (!datatype) throw errors.MODEL_UNAVAILABLE(`tensor type '${ortType}' is not supported`);
