@@ -228,8 +228,9 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
     const job = this.leasedJob(lease);
     if (!job) return false;
     try {
+      // Marked first (steps may exist now), then handed back; a delivery cut short by shutdown does not count.
+      await job.updateData({ ...(job.data as JobData), r: ((job.data as JobData).r ?? 0) + 1 });
       await job.moveToWait(lease.token);
-      // A delivery cut short by shutdown does not count.
       await this.client.hincrby(this.keys.job(lease.jobId), 'ats', -1);
       this.emit('enqueued', lease.pipeline);
       return true;

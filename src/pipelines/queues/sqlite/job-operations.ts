@@ -39,7 +39,7 @@ export class JobOperations {
                WHERE id = ? AND lease_token = ? AND state = 'running'`),
       ackCancel: p(`UPDATE jobs SET state = 'cancelled', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
                     WHERE id = ? AND lease_token = ? AND state = 'running'`),
-      release: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = max(attempts - 1, 0)
+      release: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = max(attempts - 1, 0), retried = retried + 1
                   WHERE id = ? AND lease_token = ? AND state = 'running'`),
       fenced: p(`SELECT 1 FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'`),
       upsertStep: p(`INSERT INTO job_steps (job_id, name, position, state, attempts, result, error, started_at, finished_at)

@@ -16,7 +16,7 @@ const MIGRATIONS: string[] = [
     idempotency_key TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     max_deliveries INTEGER NOT NULL,
-    retried INTEGER NOT NULL DEFAULT 0,
+    retried INTEGER NOT NULL DEFAULT 0, -- re-queued by hand or by shutdown: steps may exist
     created_at INTEGER NOT NULL,
     run_at INTEGER NOT NULL,
     started_at INTEGER,
