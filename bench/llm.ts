@@ -1,0 +1,215 @@
+/**
+ * LLM serving benchmark. Prints JSON. For each model (stories260K when present, and a generated
+ * tiny llama): aggregate tokens/s with 1 and 4 concurrent streams over HTTP (Forja's OpenAI
+ * routes, streaming, greedy, 128 tokens per stream) and time to first token over HTTP, each next
+ * to node-llama-cpp's high-level API called directly in this process with the same threads and
+ * sequences, and Forja's engine without HTTP. With LLAMA_SERVER_BIN set, llama.cpp's llama-server
+ * serves the same work through the same client and the ratio Forja / llama-server is reported.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/llm.js [--runs 3] [--tokens 128]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { LlamaCompletion, type Llama } from 'node-llama-cpp';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { errors } from '../src/errors.js';
+import { createLlamaLoader } from '../src/inference/backends/llama/index.js';
+import type { LanguageModel } from '../src/inference/types.js';
+import { openaiRoutes } from '../src/protocols/openai/index.js';
+import { writeTinyLlamaGguf } from '../test/helpers/gguf-writer.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => { const i = args.indexOf(`--${name}`); return i === -1 ? fallback : Number(args[i + 1]); };
+const RUNS = arg('runs', 3);
+const TOKENS = arg('tokens', 128);
+const THREADS = 1;
+const SEQUENCES = 4;
+const CONTEXT = 512;
+const PROMPT = 'Once upon a time';
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/** One streamed completion over HTTP; returns completion tokens and ms to the first text chunk. */
+function streamOnce(base: string, model: string, maxTokens: number): Promise<{ tokens: number; ttftMs: number }> {
+  const body = JSON.stringify({ model, prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  const url = new URL(`${base}/v1/completions`);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      if (res.statusCode !== 200) { reject(new Error(`HTTP ${res.statusCode}`)); res.resume(); return; }
+      let ttftMs = -1;
+      let buffer = '';
+      let tokens = 0;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (ttftMs < 0 && chunk.includes('"text":"') && !chunk.includes('"text":""')) ttftMs = performance.now() - started;
+        buffer += chunk;
+      });
+      res.on('end', () => {
+        const usage = /"completion_tokens":(\d+)/.exec(buffer.slice(buffer.lastIndexOf('"usage"')));
+        tokens = usage ? Number(usage[1]) : 0;
+        resolve({ tokens, ttftMs });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function httpThroughput(base: string, model: string, streams: number): Promise<number> {
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: streams }, () => streamOnce(base, model, TOKENS)));
+  return results.reduce((a, r) => a + r.tokens, 0) / ((performance.now() - t0) / 1000);
+}
+
+async function httpTtft(base: string, model: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 10; i++) samples.push((await streamOnce(base, model, 4)).ttftMs);
+  return median(samples);
+}
+
+async function measure(fn: () => Promise<number>): Promise<number> {
+  await fn(); // warm-up
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push(await fn());
+  return median(xs);
+}
+
+/** node-llama-cpp's own high-level API, in process: LlamaCompletion on sequences of one context. */
+async function direct(llama: Llama, file: string): Promise<{ tps1: number; tps4: number; ttftMs: number }> {
+  const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: CONTEXT, sequences: SEQUENCES, threads: THREADS });
+  const sequences = Array.from({ length: SEQUENCES }, () => context.getSequence());
+  const one = async (i: number) => {
+    const completion = new LlamaCompletion({ contextSequence: sequences[i] });
+    let tokens = 0;
+    const started = performance.now();
+    let ttft = -1;
+    await completion.generateCompletion(PROMPT, { maxTokens: TOKENS, temperature: 0, onToken: (t) => { if (ttft < 0) ttft = performance.now() - started; tokens += t.length; } });
+    await sequences[i].clearHistory();
+    return { tokens, ttft };
+  };
+  const run = async (n: number) => {
+    const t0 = performance.now();
+    const rs = await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+    return rs.reduce((a, r) => a + r.tokens, 0) / ((performance.now() - t0) / 1000);
+  };
+  const tps1 = await measure(() => run(1));
+  const tps4 = await measure(() => run(4));
+  const ttfts: number[] = [];
+  for (let i = 0; i < 10; i++) ttfts.push((await one(0)).ttft);
+  await context.dispose();
+  await model.dispose();
+  return { tps1, tps4, ttftMs: median(ttfts) };
+}
+
+async function engineInProcess(model: LanguageModel): Promise<{ tps1: number; tps4: number }> {
+  const run = async (n: number) => {
+    const t0 = performance.now();
+    const rs = await Promise.all(Array.from({ length: n }, () => model.complete({ prompt: PROMPT, maxTokens: TOKENS, temperature: 0 })));
+    return rs.reduce((a, r) => a + r.usage.completionTokens, 0) / ((performance.now() - t0) / 1000);
+  };
+  return { tps1: await measure(() => run(1)), tps4: await measure(() => run(4)) };
+}
+
+async function startLlamaServer(bin: string, file: string): Promise<{ base: string; child: ChildProcess }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(bin, ['-m', file, '--host', '127.0.0.1', '--port', String(port), '-t', String(THREADS), '-np', String(SEQUENCES), '-c', String(CONTEXT * SEQUENCES), '--log-disable'], { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+    if (ok) return { base, child };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error('llama-server did not become healthy');
+}
+
+async function benchModel(name: string, file: string, llama: Llama) {
+  const registry = new Registry();
+  const loader = createLlamaLoader({ registry, logger: pino({ level: 'silent' }), llama });
+  const model = await loader.load({ name, version: '1', path: file, format: 'gguf', config: { threads: THREADS, parallel: SEQUENCES, context_size: CONTEXT } }, { preferGpu: false });
+  const app = Fastify();
+  await app.register(openaiRoutes, {
+    models: {
+      list: () => [{ name, kind: 'llm', versions: ['1'] }],
+      acquire: async (n: string) => { if (n !== name) throw errors.MODEL_NOT_FOUND(n); return { model, release: () => undefined }; },
+    },
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const forja = {
+    tps1: await measure(() => httpThroughput(base, name, 1)),
+    tps4: await measure(() => httpThroughput(base, name, 4)),
+    ttftMs: await httpTtft(base, name),
+  };
+  const engine = await engineInProcess(model);
+  await app.close();
+  await model.unload();
+  const lib = await direct(llama, file);
+  const result: Record<string, unknown> = {
+    forja_http: { tokens_per_s_1_stream: round(forja.tps1), tokens_per_s_4_streams: round(forja.tps4), ttft_ms: round(forja.ttftMs, 2) },
+    forja_engine_in_process: { tokens_per_s_1_stream: round(engine.tps1), tokens_per_s_4_streams: round(engine.tps4) },
+    node_llama_cpp_direct: { tokens_per_s_1_stream: round(lib.tps1), tokens_per_s_4_streams: round(lib.tps4), ttft_ms_in_process: round(lib.ttftMs, 2) },
+    ratios: {
+      forja_http_vs_direct_1_stream: round(forja.tps1 / lib.tps1, 2),
+      forja_http_vs_direct_4_streams: round(forja.tps4 / lib.tps4, 2),
+      forja_http_vs_engine_4_streams: round(forja.tps4 / engine.tps4, 2),
+    },
+  };
+  const bin = process.env.LLAMA_SERVER_BIN;
+  if (bin) {
+    const server = await startLlamaServer(bin, file);
+    try {
+      const peer = {
+        tps1: await measure(() => httpThroughput(server.base, name, 1)),
+        tps4: await measure(() => httpThroughput(server.base, name, 4)),
+        ttftMs: await httpTtft(server.base, name),
+      };
+      result.llama_server = { tokens_per_s_1_stream: round(peer.tps1), tokens_per_s_4_streams: round(peer.tps4), ttft_ms: round(peer.ttftMs, 2) };
+      Object.assign(result.ratios as object, {
+        forja_vs_llama_server_1_stream: round(forja.tps1 / peer.tps1, 2),
+        forja_vs_llama_server_4_streams: round(forja.tps4 / peer.tps4, 2),
+        ttft_forja_minus_llama_server_ms: round(forja.ttftMs - peer.ttftMs, 2),
+      });
+    } finally {
+      server.child.kill();
+    }
+  } else {
+    result.llama_server = 'skipped: set LLAMA_SERVER_BIN to compare';
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const stories = path.resolve(repoRoot, '../shared/models/gguf/stories260K.gguf');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-bench-llm-'));
+  const loader = createLlamaLoader({ registry: new Registry(), logger: pino({ level: 'silent' }) });
+  const llama = await loader.runtime();
+  const out: Record<string, unknown> = {
+    bench: 'llm',
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    settings: { threads: THREADS, sequences: SEQUENCES, context_per_sequence: CONTEXT, tokens_per_stream: TOKENS, prompt: PROMPT, sampling: 'greedy', runs: RUNS, statistic: 'median' },
+    models: {} as Record<string, unknown>,
+  };
+  try {
+    const models = out.models as Record<string, unknown>;
+    if (existsSync(stories)) models.stories260K = await benchModel('stories260K', stories, llama);
+    else models.stories260K = `skipped: ${stories} not found`;
+    models['generated-tiny-llama'] = await benchModel('tiny', writeTinyLlamaGguf(path.join(dir, 'tiny.gguf'), { embedding: 64, layers: 4, heads: 8, kvHeads: 4, feedForward: 172, contextLength: 2048 }), llama);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    agent.destroy();
+  }
+  console.log(JSON.stringify(out, null, 2));
+}
+
+await main();
