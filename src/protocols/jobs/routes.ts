@@ -1,0 +1,87 @@
+/**
+ * The jobs HTTP API and webhooks, a Fastify plugin over a PipelineService:
+ *   POST /api/jobs {pipeline, input, idempotencyKey?, priority?, delayMs?} → 202 {id, status_url}
+ *   GET  /api/jobs?pipeline=&state=&limit=&cursor=      GET /api/jobs/{id}
+ *   POST /api/jobs/{id}/cancel    POST /api/jobs/{id}/retry    GET /api/jobs/{id}/events (SSE)
+ *   GET  /api/pipelines
+ *   POST /hooks/{pipeline}  (raw body, GitHub HMAC signature, de-duplicated by delivery id)
+ * Errors are thrown as ForjaErrors; the server's error handler writes them.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../../errors.js';
+import { JOB_STATES, type JobState } from '../../pipelines/queues/backend.js';
+import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/service.js';
+import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
+
+export interface JobsRoutesOptions {
+  service: PipelineService;
+  /** Largest request body for job submissions and webhooks. Default: 1 MiB plus envelope room. */
+  bodyLimit?: number;
+  events?: EventStreamOptions;
+}
+
+const submitBody = z.object({
+  pipeline: z.string().min(1),
+  input: z.unknown().optional(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+  priority: z.number().int().min(0).max(2_097_152).optional(),
+  delayMs: z.number().min(0).optional(),
+}).strict();
+
+const listQuery = z.object({
+  pipeline: z.string().optional(),
+  state: z.enum(JOB_STATES as [JobState, ...JobState[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw errors.BAD_REQUEST(`invalid ${what}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return result.data;
+}
+
+const statusUrl = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
+
+export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOptions): Promise<void> {
+  const { service } = options;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_MAX_INPUT_BYTES + 64 * 1024;
+
+  app.post('/api/jobs', { bodyLimit }, async (request, reply) => {
+    const body = parse(submitBody, request.body, 'job request');
+    const headerKey = request.headers['idempotency-key'];
+    const idempotencyKey = body.idempotencyKey ?? (typeof headerKey === 'string' ? headerKey : undefined);
+    const { job, created } = await service.submit({ ...body, idempotencyKey });
+    return reply.code(202).header('location', statusUrl(job.id)).send({ id: job.id, status_url: statusUrl(job.id), state: job.state, duplicate: !created });
+  });
+
+  app.get('/api/jobs', async (request) => {
+    const q = parse(listQuery, request.query, 'query');
+    const page = await service.list(q);
+    return { jobs: page.jobs, next_cursor: page.nextCursor ?? null };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request) => service.get(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', async (request) => service.cancel(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/retry', async (request, reply) => reply.code(202).send(await service.retry(request.params.id)));
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', (request, reply) => streamJobEvents(service, request.params.id, request, reply, options.events));
+
+  app.get('/api/pipelines', async () => ({ pipelines: service.pipelines(), failures: service.loadFailures }));
+
+  // Webhooks need the exact bytes that were signed: every content type is kept as a raw Buffer here.
+  await app.register(async (hooks) => {
+    hooks.removeAllContentTypeParsers();
+    hooks.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+    hooks.post<{ Params: { pipeline: string } }>('/hooks/:pipeline', { bodyLimit }, async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const { job, created } = await service.receiveWebhook(request.params.pipeline, raw, request.headers);
+      return reply.code(202).header('location', statusUrl(job.id)).send({ id: job.id, status_url: statusUrl(job.id), duplicate: !created });
+    });
+  });
+}
