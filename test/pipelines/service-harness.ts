@@ -6,7 +6,7 @@ import { PipelineService, type PipelineServiceOptions } from '../../src/pipeline
 import type { JobState } from '../../src/pipelines/queues/backend.js';
 import { silentLogger, tempDir } from './helpers.js';
 
-export async function startService(pipelines: PipelineDefinition<any, any>[], options: Partial<PipelineServiceOptions> = {}): Promise<PipelineService> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function startService(pipelines: PipelineDefinition<any, any>[], options: Partial<PipelineServiceOptions> = {}): Promise<PipelineService> {  
   const service = new PipelineService({
     dataDir: tempDir(), registry: new Registry(), logger: silentLogger, pipelines, sweepIntervalMs: 0,
     ...options,

@@ -58,7 +58,7 @@ describe('jobs HTTP API', () => {
     const body = await res.json() as { id: string; status_url: string };
     assert.equal(body.status_url, `/api/jobs/${body.id}`);
     await waitForJob(service, body.id);
-    const job = await (await fetch(`${base}${body.status_url}`)).json() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const job = await (await fetch(`${base}${body.status_url}`)).json() as Record<string, any>;  
     assert.equal(job.state, 'succeeded');
     assert.equal(job.attempts, 1);
     assert.deepEqual(job.result, { length: '<html>https://example.com/a</html>'.length });
