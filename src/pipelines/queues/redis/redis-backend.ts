@@ -94,6 +94,23 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
     return { job, created: true };
   }
 
+  /** Many jobs in one BullMQ addBulk (no idempotency keys). */
+  async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
+    const byPipeline = new Map<string, EnqueueRequest[]>();
+    for (const r of requests) byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), r]);
+    for (const [pipeline, reqs] of byPipeline) {
+      const ids = reqs.map((r) => RedisKeys.jobId(pipeline, r.id));
+      await Promise.all([
+        this.queue(pipeline).addBulk(reqs.map((r, i) => ({
+          name: pipeline, data: { i: r.input ?? null, m: r.maxDeliveries ?? DEFAULT_MAX_DELIVERIES } satisfies JobData,
+          opts: { jobId: ids[i], priority: r.priority || undefined, delay: r.delayMs || undefined },
+        }))),
+        ...ids.map((id) => this.client.forjaRegister(this.keys.sequence(), this.keys.index(), this.keys.pipelineIndex(pipeline), id)),
+      ]);
+      this.emit('enqueued', pipeline);
+    }
+  }
+
   async get(id: string): Promise<JobRecord | undefined> {
     const pipeline = RedisKeys.pipelineOf(id);
     if (!pipeline) return undefined;
