@@ -36,6 +36,9 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
   private readonly leased = new Map<string, Job>();
+  /** Jobs BullMQ handed over while completing another (fetchNext), waiting for the next claim. */
+  private readonly prefetched = new Map<string, Job[]>();
+  private closing = false;
   private tokenSeq = 0;
 
   constructor(private readonly options: RedisBackendOptions) {
@@ -59,6 +62,15 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    // Prefetched jobs were never started: hand them back.
+    for (const [pipeline, jobs] of this.prefetched) {
+      for (const job of jobs) {
+        this.leased.set(job.id!, job);
+        await this.release({ jobId: job.id!, pipeline, token: job.token! }, false);
+      }
+    }
+    this.prefetched.clear();
     await Promise.all([...this.workers.values()].map((w) => w.close(true)));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.workers.clear();
@@ -187,29 +199,34 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
       const want = Math.min(n, max - out.length);
       if (want <= 0) continue;
       const worker = this.worker(pipeline, leaseMs);
-      const tokens = Array.from({ length: want }, () => `${workerId}:${++this.tokenSeq}`);
+      const ready = this.prefetched.get(pipeline) ?? [];
+      const jobs: (Job | undefined)[] = ready.splice(0, want);
+      const tokens = Array.from({ length: want - jobs.length }, () => `${workerId}:${++this.tokenSeq}`);
       // Issued together: BullMQ's global concurrency caps how many come back.
-      const jobs = await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })));
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i];
+      for (const job of await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })))) jobs.push(job);
+      for (const job of jobs) {
         if (!job) continue;
-        const token = tokens[i];
-        if (worker.opts.lockDuration !== leaseMs) await job.extendLock(token, leaseMs);
-        const data = job.data as JobData;
-        const lease = { jobId: job.id!, pipeline, token };
-        if (job.attemptsStarted > data.m) {
-          this.leased.set(lease.jobId, job);
-          await this.fail(lease, { message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' });
-          continue;
-        }
-        this.leased.set(lease.jobId, job);
-        out.push({
-          ...lease, input: data.i, attempts: job.attemptsStarted, createdAt: job.timestamp, runAt: job.timestamp + (job.delay ?? 0),
-          fresh: job.attemptsStarted === 1 && !data.r,
-        });
+        if (worker.opts.lockDuration !== leaseMs) await job.extendLock(job.token!, leaseMs);
+        const leased = await this.admit(job, pipeline);
+        if (leased) out.push(leased);
       }
     }
     return out;
+  }
+
+  /** A job BullMQ moved to active for us becomes a lease, unless it has run out of deliveries. */
+  private async admit(job: Job, pipeline: string): Promise<LeasedJob | undefined> {
+    const data = job.data as JobData;
+    const lease = { jobId: job.id!, pipeline, token: job.token! };
+    this.leased.set(lease.jobId, job);
+    if (job.attemptsStarted > data.m) {
+      await this.fail(lease, { message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' });
+      return undefined;
+    }
+    return {
+      ...lease, input: data.i, attempts: job.attemptsStarted, createdAt: job.timestamp, runAt: job.timestamp + (job.delay ?? 0),
+      fresh: job.attemptsStarted === 1 && !data.r,
+    };
   }
 
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
@@ -222,7 +239,15 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
     const job = this.leasedJob(lease);
     if (!job) return false;
     try {
-      await job.moveToCompleted(result === undefined ? null : result, lease.token, false);
+      // Like BullMQ's own worker: completing fetches the next job in the same script call.
+      const next = await job.moveToCompleted(result === undefined ? null : result, lease.token, !this.closing) as unknown[] | undefined;
+      const raw = next?.[0] as Record<string, string> | null | undefined;
+      if (raw && !this.closing) {
+        const nextJob = Job.fromJSON(this.workers.get(lease.pipeline)! as unknown as Queue, raw as never, next![1] as string);
+        nextJob.token = lease.token;
+        this.prefetched.set(lease.pipeline, [...(this.prefetched.get(lease.pipeline) ?? []), nextJob]);
+        this.emit('enqueued', lease.pipeline);
+      }
       return true;
     } catch {
       return false;
@@ -241,12 +266,12 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
     return ok;
   }
 
-  async release(lease: Lease): Promise<boolean> {
+  async release(lease: Lease, started = true): Promise<boolean> {
     const job = this.leasedJob(lease);
     if (!job) return false;
     try {
       // Marked first (steps may exist now), then handed back; a delivery cut short by shutdown does not count.
-      await job.updateData({ ...(job.data as JobData), r: ((job.data as JobData).r ?? 0) + 1 });
+      if (started) await job.updateData({ ...(job.data as JobData), r: ((job.data as JobData).r ?? 0) + 1 });
       await job.moveToWait(lease.token);
       await this.client.hincrby(this.keys.job(lease.jobId), 'ats', -1);
       this.emit('enqueued', lease.pipeline);
