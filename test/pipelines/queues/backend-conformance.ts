@@ -111,7 +111,9 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(first.length, 2);
       assert.equal((await b2.claim('w2', new Map([[p, 10]]), LEASE * 10, 10)).length, 0);
       assert.equal(await b1.complete(first[0], null), true);
-      assert.equal((await b2.claim('w2', new Map([[p, 10]]), LEASE * 10, 10)).length, 1);
+      // One slot is free again; either worker may get the job (a backend may fetch it while completing).
+      const next = [...await b2.claim('w2', new Map([[p, 10]]), LEASE * 10, 10), ...await b1.claim('w1', new Map([[p, 10]]), LEASE * 10, 10)];
+      assert.equal(next.length, 1);
     });
 
     it('complete stores the result once; a second completion is refused', async () => {
