@@ -1,0 +1,6 @@
+/** The `forja` package's public API. */
+export { definePipeline, NonRetryableError } from './pipelines/define.js';
+export type {
+  PipelineDefinition, PipelineContext, StepTools, StepOptions, RetryPolicy, JobInfo, PipelineModels,
+  ScheduleOptions, WebhookOptions, RetentionOptions,
+} from './pipelines/define.js';
