@@ -50,6 +50,8 @@ export class PipelineWorker {
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while the loop was busy claiming: the next sleep returns at once. */
+  private wakePending = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private rotation = 0;
 
@@ -77,7 +79,8 @@ export class PipelineWorker {
   wake(): void {
     const w = this.wakeUp;
     this.wakeUp = undefined;
-    w?.();
+    if (w) w();
+    else this.wakePending = true;
   }
 
   /** Aborts a job running here at once (the heartbeat would find the request later anyway). */
@@ -139,6 +142,11 @@ export class PipelineWorker {
   }
 
   private sleepUntilWoken(): Promise<void> {
+    if (this.wakePending && this.active.size < this.concurrency) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    this.wakePending = false;
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.wakeUp = undefined; resolve(); }, this.pollMs);
       this.wakeUp = () => { clearTimeout(timer); resolve(); };
