@@ -34,8 +34,8 @@ const modelsSchema = z.object({
   max_queue_delay_ms: z.number().min(0).max(10_000).default(0),
   max_queue_size: z.number().int().min(1).default(1024),
   instances: z.number().int().min(1).max(64).default(1),
-  /** ONNX sessions run on worker threads (the event loop never waits on compute) or inline on the main thread. */
-  execution: z.enum(['worker', 'inline']).default('worker'),
+  /** ONNX sessions run on worker threads (the event loop never waits on compute), inline on the main thread, or auto: inline when a timed warm-up shows the model computes in under 0.3 ms. */
+  execution: z.enum(['auto', 'worker', 'inline']).default('auto'),
   /** ONNX intra-op threads per session; 1 holds up best when the HTTP loop shares the cores. */
   threads: z.number().int().min(1).max(256).default(1),
   /** Let onnxruntime's threads spin between runs (faster alone, slower beside the event loop). */

@@ -17,8 +17,8 @@ export const modelConfigSchema = z.object({
   max_queue_size: z.number().int().min(1).optional(),
   /** Sessions (ONNX) run side by side; lets a fixed-batch model serve clients concurrently. */
   instances: z.number().int().min(1).max(64).optional(),
-  /** ONNX: run sessions on worker threads (default) or inline on the main thread (tiny models). */
-  execution: z.enum(['worker', 'inline']).optional(),
+  /** ONNX: worker threads, inline on the main thread, or auto (inline when a timed warm-up is under 0.3 ms). */
+  execution: z.enum(['auto', 'worker', 'inline']).optional(),
   /** Intra-op threads (ONNX) or decode threads (GGUF). */
   threads: z.number().int().min(1).max(256).optional(),
   /** Execution providers in order of preference. */

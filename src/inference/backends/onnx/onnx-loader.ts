@@ -9,6 +9,7 @@ import type { ModelLoader, ModelVersionSource, TensorModel } from '../../types.j
 import type { ServingMetrics } from '../../../telemetry/metrics.js';
 import { OnnxModel } from './onnx-model.js';
 import { SessionThread } from './session-thread.js';
+import { INLINE_BELOW_MS, timeWarmup } from './warmup.js';
 import { providerOrder, type ProviderName } from './execution-providers.js';
 import { errors } from '../../../errors.js';
 
@@ -16,8 +17,8 @@ export interface OnnxLoaderOptions {
   threads: number;
   /** Sessions per model version (model.yaml `instances` wins). */
   instances: number;
-  /** worker: sessions on worker threads; inline: on the main thread (model.yaml `execution` wins). */
-  execution: 'worker' | 'inline';
+  /** worker: sessions on worker threads; inline: on the main thread; auto: chosen by a timed warm-up (model.yaml `execution` wins). */
+  execution: 'auto' | 'worker' | 'inline';
   spinning: boolean;
   executionProviders: 'auto' | readonly ProviderName[];
   logger: Logger;
@@ -32,7 +33,7 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
   return {
     async estimateMemory(source: ModelVersionSource): Promise<number> {
       if (source.config.memory_bytes) return source.config.memory_bytes;
-      const instances = source.config.execution === 'inline' ? 1 : (source.config.instances ?? options.instances);
+      const instances = (source.config.instances ?? options.instances);
       return Math.max(MEMORY_FLOOR, statSync(source.path).size * MEMORY_FACTOR * instances);
     },
 
@@ -63,19 +64,39 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
 
 async function createModel(source: ModelVersionSource, sessionOpts: ort.InferenceSession.SessionOptions, device: 'gpu' | 'cpu', memoryBytes: number, options: OnnxLoaderOptions): Promise<OnnxModel> {
   const execution = source.config.execution ?? options.execution;
-  if (execution === 'inline') {
+  const inline = async () => {
     const session = await ort.InferenceSession.create(source.path, sessionOpts);
     return new OnnxModel({ kind: 'inline', session }, { inputs: session.inputMetadata, outputs: session.outputMetadata }, device, memoryBytes);
-  }
+  };
+  if (execution === 'inline') return warmedUp(await inline(), source, options);
   const count = source.config.instances ?? options.instances;
   const threads = Array.from({ length: count }, () => new SessionThread());
+  let model: OnnxModel;
   try {
     const loaded = await Promise.all(threads.map((t) => t.load(source.path, sessionOpts)));
-    return new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes);
+    model = new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes);
   } catch (err) {
     await Promise.all(threads.map((t) => t.release().catch(() => undefined)));
     throw err;
   }
+  if (execution === 'worker') return warmedUp(model, source, options);
+  // auto: time the model on its worker; a model faster than the thread hop runs inline instead.
+  const ms = await timeWarmup(model).catch(() => undefined);
+  if (ms === undefined || ms >= INLINE_BELOW_MS || count > 1) {
+    options.logger.info({ model: source.name, version: source.version, execution: 'worker', warmupMs: ms }, 'execution chosen');
+    return model;
+  }
+  await model.unload();
+  options.logger.info({ model: source.name, version: source.version, execution: 'inline', warmupMs: ms }, 'execution chosen');
+  return inline();
+}
+
+/** Runs the configured warm-up (model.yaml `warmup: true`) so the first request does not pay for it. */
+async function warmedUp(model: OnnxModel, source: ModelVersionSource, options: OnnxLoaderOptions): Promise<OnnxModel> {
+  if (!source.config.warmup) return model;
+  const ms = await timeWarmup(model, 1);
+  options.logger.info({ model: source.name, version: source.version, warmupMs: ms ?? 'skipped: dynamic non-batch dimensions' }, 'warm-up');
+  return model;
 }
 
 function sessionOptions(provider: ProviderName, source: ModelVersionSource, options: OnnxLoaderOptions): ort.InferenceSession.SessionOptions {

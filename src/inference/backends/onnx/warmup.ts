@@ -1,0 +1,50 @@
+/**
+ * Warm-up: runs a model once (or a few times) on zero inputs of batch 1 before it takes traffic,
+ * and times it. The timing decides where an `execution: auto` model runs: one that computes in well
+ * under a millisecond is cheaper on the main thread than a hop to a worker and back.
+ */
+import type { Datatype, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
+
+/** Compute time below which `auto` runs a model inline on the main thread. */
+export const INLINE_BELOW_MS = 0.3;
+
+/** Zero inputs of batch 1, or undefined when a non-batch dimension is dynamic (its size is unknown). */
+export function zeroInputs(specs: TensorSpec[]): Tensor[] | undefined {
+  const tensors: Tensor[] = [];
+  for (const spec of specs) {
+    if (spec.shape.some((d, i) => d === -1 && i > 0)) return undefined;
+    const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
+    tensors.push({ name: spec.name, datatype: spec.datatype, shape, data: zeros(spec.datatype, shape.reduce((a, b) => a * b, 1)) });
+  }
+  return tensors;
+}
+
+function zeros(datatype: Datatype, n: number): TensorData {
+  switch (datatype) {
+    case 'BYTES': return new Array<string>(n).fill('');
+    case 'FP32': return new Float32Array(n);
+    case 'FP64': return new Float64Array(n);
+    case 'FP16': case 'UINT16': return new Uint16Array(n);
+    case 'INT8': return new Int8Array(n);
+    case 'INT16': return new Int16Array(n);
+    case 'INT32': return new Int32Array(n);
+    case 'UINT32': return new Uint32Array(n);
+    case 'INT64': return new BigInt64Array(n);
+    case 'UINT64': return new BigUint64Array(n);
+    default: return new Uint8Array(n);
+  }
+}
+
+/** Median milliseconds of `runs` executions on zero inputs, or undefined when inputs cannot be made. */
+export async function timeWarmup(model: TensorModel, runs = 5): Promise<number | undefined> {
+  const inputs = zeroInputs(model.inputs);
+  if (!inputs) return undefined;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await model.run(inputs.map((t) => ({ ...t, data: t.data.slice() as TensorData })));
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
