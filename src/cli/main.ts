@@ -4,11 +4,15 @@ import { Command } from 'commander';
 import { FORJA_VERSION } from '../server/version.js';
 import { registerServeCommand } from './serve.js';
 import { registerConfigCommands } from './config-check.js';
+import { registerJobsCommands } from './jobs.js';
+import { registerWorkerCommand } from './worker.js';
 
 const program = new Command();
 program.name('forja').description('Serve ONNX and GGUF models and run durable AI pipelines').version(FORJA_VERSION);
 registerServeCommand(program);
 registerConfigCommands(program);
+registerJobsCommands(program);
+registerWorkerCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`forja: ${err.message}`);

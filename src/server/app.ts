@@ -16,7 +16,12 @@ import { ModelManager } from '../inference/model-manager.js';
 import { InferenceService } from '../inference/inference-service.js';
 import { createOnnxLoader } from '../inference/backends/onnx/index.js';
 import type { ModelLoader } from '../inference/types.js';
+import { lazyLoader } from '../inference/backends/lazy-loader.js';
 import { v2Routes } from '../protocols/v2/index.js';
+import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
+import { jobsRoutes } from '../protocols/jobs/index.js';
+import { PipelineService } from '../pipelines/service.js';
+import { pipelineModels } from './pipeline-models.js';
 import { openApiRoutes } from './openapi.js';
 import { toHttpError } from './http-errors.js';
 import { FORJA_VERSION } from './version.js';
@@ -26,6 +31,8 @@ export interface ForjaServer {
   config: Readonly<ForjaConfig>;
   manager: ModelManager;
   inference: InferenceService;
+  /** Present when a pipelines directory is configured. */
+  pipelines?: PipelineService;
   registry: Registry;
   metrics: ServingMetrics;
   logger: Logger;
@@ -50,6 +57,8 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     repositoryDir: path.resolve(m.dir),
     loaders: {
       onnx: createOnnxLoader({ threads: m.threads, instances: m.instances, execution: m.execution, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
+      gguf: lazyLoader(async () => (await import('../inference/backends/llama/index.js')).createLlamaLoader({ registry, logger })),
+      external: lazyLoader(async () => (await import('../inference/backends/external/index.js')).createExternalLoader({ logger })),
       ...options.loaders,
     },
     budgetBytes: m.memory_budget_bytes ?? Math.floor(os.freemem() * m.memory_budget_fraction),
@@ -108,10 +117,32 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     isReady: () => ready,
   });
 
+  const modelSource: OpenAIModelSource = {
+    list: () => manager.modelNames().map((name) => ({ name, kind: manager.kindOf(name), versions: manager.getModel(name).versions.map((v) => v.version) })),
+    acquire: (name) => manager.acquire(name),
+  };
+  await app.register(openaiRoutes, { models: modelSource });
+
+  let pipelines: PipelineService | undefined;
+  if (config.pipelines.dir) {
+    pipelines = new PipelineService({
+      dataDir: path.resolve(config.data.dir),
+      pipelinesDir: path.resolve(config.pipelines.dir),
+      backend: config.pipelines.backend,
+      redisUrl: config.pipelines.redis_url,
+      registry,
+      logger,
+      models: pipelineModels(inference),
+    });
+    await app.register(jobsRoutes, { service: pipelines });
+  }
+
   return {
-    app, config, manager, inference, registry, metrics, logger,
+    app, config, manager, inference, pipelines, registry, metrics, logger,
     async start() {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
+      await pipelines?.start();
+      for (const failure of pipelines?.loadFailures ?? []) logger.error({ pipeline: failure.name, file: failure.file, error: failure.error }, 'pipeline failed to load');
       await manager.start();
       ready = true;
       return address;
@@ -120,6 +151,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
       ready = false;
       closing = true;
       await app.close();
+      await pipelines?.stop({ timeoutMs: config.server.shutdown_timeout_ms });
       await manager.close();
     },
   };
