@@ -1,12 +1,13 @@
 /**
- * Loads pipeline modules from a directory: each `.js`/`.mjs` file's default export is a pipeline.
- * A module that fails to import or does not export a valid pipeline is reported by file and name
- * and skipped; the others load. (`.ts` files need a TypeScript loader in the Node process; they are
- * reported as failures with that explanation rather than silently ignored.)
+ * Loads pipeline modules from a directory: each `.js`/`.mjs`/`.ts`/`.mts` file's default export is a
+ * pipeline. TypeScript modules are compiled on import by tsx (scoped to that import, so nothing else
+ * in the process changes). A module that fails to import or does not export a valid pipeline is
+ * reported by file and name and skipped; the others load.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import type { PipelineDefinition } from './define.js';
 import { parseCron } from './cron.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy } from './retry-policy.js';
@@ -58,11 +59,11 @@ export async function loadPipelineDirectory(dir: string): Promise<{ pipelines: L
     const fallbackName = path.basename(entry, ext);
     if (entry.endsWith('.d.ts') || !(LOADABLE.has(ext) || TYPESCRIPT.has(ext))) continue;
     try {
-      if (TYPESCRIPT.has(ext) && !process.execArgv.some((a) => /loader|import|experimental-strip-types/.test(a))) {
-        throw new Error('TypeScript pipeline modules need a TypeScript loader in this Node process; compile it to .js/.mjs or start Node with a loader');
-      }
-      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-      const loaded = preparePipeline(mod.default, fallbackName, file);
+      const mod = (TYPESCRIPT.has(ext) ? await tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href)) as { default?: unknown };
+      // A .ts file outside an ESM package is compiled as CommonJS: its export arrives one level down.
+      const exported = mod.default as { default?: unknown; run?: unknown } | undefined;
+      const definition = exported && typeof exported === 'object' && exported.run === undefined && exported.default !== undefined ? exported.default : exported;
+      const loaded = preparePipeline(definition, fallbackName, file);
       if (names.has(loaded.name)) throw new Error(`a pipeline named "${loaded.name}" is already loaded from another file`);
       names.add(loaded.name);
       pipelines.push(loaded);
