@@ -28,6 +28,8 @@ export interface BatchRequest {
   outputs?: string[];
   /** Absolute time (performance.now()) after which a waiting request fails with 503. */
   deadline: number;
+  /** Background work (pipeline steps) queues behind every waiting foreground (HTTP) request. */
+  background?: boolean;
 }
 
 interface Pending {
@@ -67,7 +69,10 @@ export class DynamicBatcher {
       return Promise.reject(errors.TENSOR_SHAPE(`batch of ${items} exceeds this model's max_batch_size ${this.options.maxBatchSize}`));
     }
     return new Promise<Tensor[]>((resolve, reject) => {
-      this.queue.push({ request, items, signature: signatureOf(request), enqueuedAt: performance.now(), resolve, reject });
+      const pending = { request, items, signature: signatureOf(request), enqueuedAt: performance.now(), resolve, reject };
+      const firstBackground = request.background ? -1 : this.queue.findIndex((p) => p.request.background);
+      if (firstBackground === -1) this.queue.push(pending);
+      else this.queue.splice(firstBackground, 0, pending);
       this.options.onQueueDepth?.(this.queue.length);
       this.schedule();
       this.armDeadline();

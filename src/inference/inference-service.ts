@@ -24,6 +24,8 @@ export interface InferRequest {
   inputs: Tensor[];
   /** Output names to return; all when absent. */
   outputs?: string[];
+  /** Pipeline work: served after waiting HTTP requests. */
+  background?: boolean;
 }
 
 export interface InferResult {
@@ -69,6 +71,7 @@ export class InferenceService {
         inputs: request.inputs,
         outputs: request.outputs,
         deadline: performance.now() + timeoutMs,
+        background: request.background,
       });
       return { model: request.model, version: lease.source.version, outputs };
     } finally {

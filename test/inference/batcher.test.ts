@@ -141,3 +141,14 @@ describe('DynamicBatcher', () => {
     await assert.rejects(b.enqueue({ inputs: [rows('A', [[1, 1, 1, 1]]), rows('B', [[1, 1, 1, 1]])], deadline: far() }), { statusCode: 503 });
   });
 });
+
+test('background (pipeline) requests wait behind foreground (HTTP) ones', async () => {
+  const order: string[] = [];
+  const b = batcher(addModel, { maxBatchSize: 1, maxQueueDelayMs: 0 });
+  const input = () => [rows('A', [[1, 1, 1, 1]]), rows('B', [[1, 1, 1, 1]])];
+  const first = b.enqueue({ inputs: input(), deadline: far() }).then(() => order.push('running'));
+  const background = b.enqueue({ inputs: input(), deadline: far(), background: true }).then(() => order.push('background'));
+  const foreground = b.enqueue({ inputs: input(), deadline: far() }).then(() => order.push('foreground'));
+  await Promise.all([first, background, foreground]);
+  assert.deepEqual(order, ['running', 'foreground', 'background']);
+});
