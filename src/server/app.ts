@@ -23,6 +23,7 @@ import { jobsRoutes } from '../protocols/jobs/index.js';
 import { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
 import { openApiRoutes } from './openapi.js';
+import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
 import { FORJA_VERSION } from './version.js';
 
@@ -108,6 +109,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     return registry.metrics();
   });
   await app.register(openApiRoutes, { version: FORJA_VERSION });
+  await app.register(dashboardRoutes, { manager, registry, pipelines: () => pipelines, serverVersion: FORJA_VERSION });
   await app.register(v2Routes, {
     inference,
     metrics,
