@@ -26,6 +26,7 @@ import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
 import { FORJA_VERSION } from './version.js';
+import { registerSecurity } from './security/index.js';
 
 export interface ForjaServer {
   app: FastifyInstance;
@@ -104,6 +105,8 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     void reply.code(err.statusCode).send({ error: err.message });
   });
 
+  // Before any route: the security hooks must be inherited by every protocol plugin.
+  await registerSecurity(app, { security: config.security, host: config.server.host, logger });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
@@ -143,9 +146,10 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     app, config, manager, inference, pipelines, registry, metrics, logger,
     async start() {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
+      // Models first: jobs that resume at start may call them at once.
+      await manager.start();
       await pipelines?.start();
       for (const failure of pipelines?.loadFailures ?? []) logger.error({ pipeline: failure.name, file: failure.file, error: failure.error }, 'pipeline failed to load');
-      await manager.start();
       ready = true;
       return address;
     },
