@@ -24,7 +24,7 @@ export function Chart({ title, series, data, height = 140 }: ChartProps) {
     const opts: uPlot.Options = {
       width: Math.max(240, el.clientWidth || 400),
       height,
-      legend: { show: true },
+      legend: { show: false }, // the caption names the series; a hover-less legend would only show "--"
       cursor: { show: false },
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, points: { show: false } }))],
       axes: [{ stroke: '#8a94a6', grid: { stroke: '#e8ebf0' } }, { stroke: '#8a94a6', grid: { stroke: '#e8ebf0' }, size: 50 }],

@@ -1,0 +1,171 @@
+/**
+ * The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real
+ * `forja serve` child process: the page loads under its CSP, an HTTP inference shows in the model's
+ * counters, a job runs to done, a failing job's HTML error renders as text and a click on Retry
+ * makes it succeed, a click on Cancel stops a running job. A screenshot goes to test-artifacts/.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REPO_ROOT, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
+import { writeAddModel, writeCorruptModel } from '../helpers/onnx-models.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_BROWSER = existsSync(CHROMIUM);
+if (!HAVE_BROWSER && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing; .ci/run installs it`);
+const SKIP = HAVE_BROWSER ? false : `${CHROMIUM} not found (install Debian's chromium to run the dashboard browser test)`;
+
+const HOSTILE = '<img src=x id="injected"> <b>upstream</b> refused';
+
+// A pipeline whose `work` step fails while a flag file exists (so a retry after removing it succeeds),
+// and one that waits until it is cancelled.
+const PIPELINES = {
+  'flaky.mjs': `import { existsSync } from 'node:fs';
+export default {
+  name: 'flaky',
+  retry: { attempts: 1 },
+  async run(input, ctx) {
+    const prepared = await ctx.step('prepare', async () => ({ n: input.n ?? 1 }));
+    await ctx.step('work', async () => {
+      if (input.failWhile && existsSync(input.failWhile)) throw new Error(${JSON.stringify(HOSTILE)});
+      return { ok: true };
+    }, { retry: { attempts: 1 } });
+    return { n: prepared.n };
+  },
+};
+`,
+  'slow.mjs': `export default {
+  name: 'slow',
+  retry: { attempts: 1 },
+  async run(_input, ctx) {
+    await ctx.step('wait', ({ signal }) => new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, 60_000);
+      signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason ?? new Error('aborted')); });
+    }));
+    return {};
+  },
+};
+`,
+};
+
+let repo: TempRepo;
+let work: string;
+let server: ServerProcess;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function post(urlPath: string, body: unknown) {
+  const res = await fetch(server.url + urlPath, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+const jobRow = (id: string, state: string) => `#recent-jobs tr[data-job="${id}"][data-state="${state}"]`;
+
+describe('dashboard in a browser', { skip: SKIP, timeout: 120_000 }, () => {
+  before(async () => {
+    repo = tempRepo();
+    writeAddModel(repo.versionPath('add', '1'));
+    writeCorruptModel(path.join(repo.dir, 'broken.onnx'));
+    work = mkdtempSync(path.join(os.tmpdir(), 'forja-dash-'));
+    const pipelinesDir = path.join(work, 'pipelines');
+    mkdirSync(pipelinesDir);
+    for (const [file, source] of Object.entries(PIPELINES)) writeFileSync(path.join(pipelinesDir, file), source);
+    server = await startServer(['--models', repo.dir, '--pipelines', pipelinesDir, '--data', path.join(work, 'data')]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`); });
+    // Injected by the browser's debugging protocol, so the page's own CSP does not apply to it.
+    await page.addInitScript(() => {
+      (window as any).cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => (window as any).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+  });
+
+  after(async () => {
+    // Stop the server while the page still holds its event stream: draining must not wait on it.
+    const code = await server?.stop();
+    await browser?.close();
+    repo?.remove();
+    if (work) rmSync(work, { recursive: true, force: true });
+    assert.equal(code, 0, `forja exited with ${code}:\n${server?.output()}`);
+  });
+
+  test('the page loads with its security headers and shows models, banners and the machine', async () => {
+    const response = await page.goto(server.url + '/');
+    assert.ok(response);
+    const headers = response.headers();
+    assert.match(headers['content-security-policy'], /script-src 'self'/);
+    assert.doesNotMatch(headers['content-security-policy'], /unsafe-inline/);
+    assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+
+    await page.waitForSelector('#models-table tr[data-model="add"] .state-ready');
+    await page.waitForSelector('#banners .banner[data-kind="load-failed"]');
+    assert.match(await page.textContent('#banners') ?? '', /broken v1 failed to load/);
+    assert.match(await page.textContent('#machine [data-field="rss"]') ?? '', /MiB|GiB/);
+    await page.waitForSelector('#connection.conn-live');
+  });
+
+  test('an inference over HTTP shows up in the counters without a reload', async () => {
+    const before = Number((await page.textContent('tr[data-model="add"] [data-field="requests"]'))?.trim().split(' ')[0]);
+    const res = await post('/v2/models/add/infer', { inputs: [
+      { name: 'A', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] },
+      { name: 'B', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] },
+    ] });
+    assert.equal(res.status, 200);
+    await page.waitForFunction((n) => {
+      const cell = document.querySelector('tr[data-model="add"] [data-field="requests"]');
+      return cell !== null && Number(cell.textContent?.trim().split(' ')[0]) >= n;
+    }, before + 1);
+  });
+
+  test('a job runs to done', async () => {
+    const { status, json } = await post('/api/jobs', { pipeline: 'flaky', input: { n: 2 } });
+    assert.equal(status, 202);
+    await page.waitForSelector(jobRow(json.id, 'succeeded'));
+    await page.waitForSelector(`${jobRow(json.id, 'succeeded')} .timeline .bar.step-succeeded`);
+    const steps = await page.$$eval(`${jobRow(json.id, 'succeeded')} .timeline .bar`, (bars) => bars.map((b) => b.textContent));
+    assert.deepEqual(steps, ['prepare', 'work']);
+  });
+
+  test('a failed job shows its HTML error as text, and a click on Retry makes it succeed', async () => {
+    const flag = path.join(work, 'fail-flag');
+    writeFileSync(flag, '');
+    const { json } = await post('/api/jobs', { pipeline: 'flaky', input: { failWhile: flag } });
+    const failure = `#failures li[data-job="${json.id}"]`;
+    await page.waitForSelector(failure);
+    assert.ok((await page.textContent(failure))?.includes(HOSTILE), 'the error is shown verbatim');
+    assert.equal(await page.$('#injected'), null, 'no element was created from the error text');
+
+    unlinkSync(flag);
+    await page.click(`${failure} button.retry`);
+    await page.waitForSelector(jobRow(json.id, 'succeeded'));
+    const job = await (await fetch(`${server.url}/api/jobs/${json.id}`)).json() as any;
+    assert.equal(job.state, 'succeeded');
+    await page.waitForSelector(failure, { state: 'detached' });
+  });
+
+  test('a click on Cancel stops a running job', async () => {
+    const { json } = await post('/api/jobs', { pipeline: 'slow', input: {} });
+    await page.click(`${jobRow(json.id, 'running')} button.cancel`);
+    await page.waitForSelector(jobRow(json.id, 'cancelled'));
+  });
+
+  test('a screenshot is saved, and the page raised no errors or CSP violations', async () => {
+    const dir = path.join(REPO_ROOT, 'test-artifacts');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true });
+    assert.deepEqual(await page.evaluate(() => (window as any).cspViolations), []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
