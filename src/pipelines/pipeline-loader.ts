@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import type { PipelineDefinition } from './define.js';
 import { parseCron } from './cron.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy } from './retry-policy.js';
@@ -59,7 +58,7 @@ export async function loadPipelineDirectory(dir: string): Promise<{ pipelines: L
     const fallbackName = path.basename(entry, ext);
     if (entry.endsWith('.d.ts') || !(LOADABLE.has(ext) || TYPESCRIPT.has(ext))) continue;
     try {
-      const mod = (TYPESCRIPT.has(ext) ? await tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href)) as { default?: unknown };
+      const mod = (TYPESCRIPT.has(ext) ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href)) as { default?: unknown };
       // A .ts file outside an ESM package is compiled as CommonJS: its export arrives one level down.
       const exported = mod.default as { default?: unknown; run?: unknown } | undefined;
       const definition = exported && typeof exported === 'object' && exported.run === undefined && exported.default !== undefined ? exported.default : exported;

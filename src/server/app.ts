@@ -19,8 +19,7 @@ import type { ModelLoader } from '../inference/types.js';
 import { lazyLoader } from '../inference/backends/lazy-loader.js';
 import { v2Routes } from '../protocols/v2/index.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
-import { jobsRoutes } from '../protocols/jobs/index.js';
-import { PipelineService } from '../pipelines/service.js';
+import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
 import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
@@ -130,6 +129,8 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
 
   let pipelines: PipelineService | undefined;
   if (config.pipelines.dir) {
+    // Imported only when used: a model-only server starts without the queue code.
+    const [{ PipelineService }, { jobsRoutes }] = await Promise.all([import('../pipelines/service.js'), import('../protocols/jobs/index.js')]);
     pipelines = new PipelineService({
       dataDir: path.resolve(config.data.dir),
       pipelinesDir: path.resolve(config.pipelines.dir),
