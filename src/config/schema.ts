@@ -63,12 +63,26 @@ const logSchema = z.object({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).strict();
 
+const securitySchema = z.object({
+  /** Environment variable holding API keys (`name:secret:scope+scope`, comma or newline separated); keys never live in a config file. */
+  api_keys_env: z.string().min(1).default('FORJA_API_KEYS'),
+  /** A file of API keys in the same format, one per line. */
+  api_keys_file: z.string().min(1).optional(),
+  /** Without keys Forja refuses to bind a non-loopback address unless this is true. */
+  allow_unauthenticated_remote: z.boolean().default(false),
+  /** Browser origins allowed to call the API (CORS); empty sends no CORS headers. */
+  cors_origins: z.array(z.string().min(1)).default([]),
+  /** Requests per minute per API key (or per client IP without a key); 0 turns limiting off. */
+  rate_limit: z.object({ requests_per_minute: z.number().int().min(0).default(0) }).strict().default(() => ({ requests_per_minute: 0 })),
+}).strict();
+
 export const configSchema = z.object({
   server: serverSchema.default(() => serverSchema.parse({})),
   models: modelsSchema.default(() => modelsSchema.parse({})),
   pipelines: pipelinesSchema.default(() => pipelinesSchema.parse({})),
   data: dataSchema.default(() => dataSchema.parse({})),
   log: logSchema.default(() => logSchema.parse({})),
+  security: securitySchema.default(() => securitySchema.parse({})),
 }).strict();
 
 export type ForjaConfig = z.infer<typeof configSchema>;
