@@ -11,6 +11,12 @@ export const REDACTED_PATHS = [
   'headers["x-api-key"]',
   'apiKey',
   'secret',
+  // One level deeper, for objects that carry a request's or a client's headers (an upstream call's headers …).
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers.cookie',
+  '*.apiKey',
+  '*.secret',
 ];
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
