@@ -3,7 +3,8 @@
  * concurrency: Forja on SQLite, Forja on Redis, and raw BullMQ (Queue + Worker) on the same Redis.
  *   throughput: N jobs added in bulk first, then drained by one worker; jobs/s of the drain.
  *   latency:    jobs added one at a time, paced by timers at RATE/s; enqueue → start of run(), p50/p99.
- * Usage: node dist/bench/jobs.js [--jobs 20000] [--concurrency 50] [--rate 500] [--latency-jobs 1000]
+ * Usage: node dist/bench/jobs.js [--jobs 20000] [--concurrency 50] [--rate 500] [--latency-jobs 1000] [--quick]
+ * `--quick` (for CI) defaults to 2,000 jobs and 200 latency jobs; explicit flags still win.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -23,10 +24,11 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const JOBS = arg('jobs', 20_000);
+const QUICK = process.argv.includes('--quick');
+const JOBS = arg('jobs', QUICK ? 2000 : 20_000);
 const CONCURRENCY = arg('concurrency', 50);
 const RATE = arg('rate', 500);
-const LATENCY_JOBS = arg('latency-jobs', 1000);
+const LATENCY_JOBS = arg('latency-jobs', QUICK ? 200 : 1000);
 const REDIS_URL = process.env.FORJA_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `forja-bench-${process.pid}`;
 
@@ -134,6 +136,7 @@ try {
   const redis = await forja(() => new RedisBackend({ url: REDIS_URL, prefix: PREFIX }));
   console.log(JSON.stringify({
     bench: 'jobs',
+    quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
     settings: { jobs: JOBS, concurrency: CONCURRENCY, latencyRatePerSec: RATE, latencyJobs: LATENCY_JOBS },
     bullmqRaw: bullmq,

@@ -6,7 +6,8 @@
  * sequences, and Forja's engine without HTTP. With LLAMA_SERVER_BIN set, llama.cpp's llama-server
  * serves the same work through the same client and the ratio Forja / llama-server is reported.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/llm.js [--runs 3] [--tokens 128]
+ *   npx tsc -p tsconfig.json && node dist/bench/llm.js [--runs 3] [--tokens 128] [--quick]
+ * `--quick` (for CI) streams 32 tokens instead of 128 unless --tokens says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -26,8 +27,9 @@ import { writeTinyLlamaGguf } from '../test/helpers/gguf-writer.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => { const i = args.indexOf(`--${name}`); return i === -1 ? fallback : Number(args[i + 1]); };
+const QUICK = args.includes('--quick');
 const RUNS = arg('runs', 3);
-const TOKENS = arg('tokens', 128);
+const TOKENS = arg('tokens', QUICK ? 32 : 128);
 const THREADS = 1;
 const SEQUENCES = 4;
 const CONTEXT = 512;
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
   const llama = await loader.runtime();
   const out: Record<string, unknown> = {
     bench: 'llm',
+    quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` },
     settings: { threads: THREADS, sequences: SEQUENCES, context_per_sequence: CONTEXT, tokens_per_stream: TOKENS, prompt: PROMPT, sampling: 'greedy', runs: RUNS, statistic: 'median' },
     models: {} as Record<string, unknown>,

@@ -6,6 +6,7 @@ import { registerServeCommand } from './serve.js';
 import { registerConfigCommands } from './config-check.js';
 import { registerJobsCommands } from './jobs.js';
 import { registerWorkerCommand } from './worker.js';
+import { registerBenchCommand } from './bench.js';
 
 const program = new Command();
 program.name('forja').description('Serve ONNX and GGUF models and run durable AI pipelines').version(FORJA_VERSION);
@@ -13,6 +14,7 @@ registerServeCommand(program);
 registerConfigCommands(program);
 registerJobsCommands(program);
 registerWorkerCommand(program);
+registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`forja: ${err.message}`);

@@ -59,6 +59,16 @@ const dataSchema = z.object({
   dir: z.string().min(1).default('./.forja'),
 }).strict();
 
+/** Objectives `forja bench load` checks a load run against (flags override them). */
+const sloSchema = z.object({
+  /** 95th percentile latency ceiling of successful requests, in milliseconds. */
+  p95_ms: z.number().positive().default(100),
+  /** 99th percentile latency ceiling, in milliseconds. */
+  p99_ms: z.number().positive().default(250),
+  /** Largest fraction of failed requests (non-2xx, timeouts, connection errors): 0.01 is 1%. */
+  error_rate: z.number().min(0).max(1).default(0.01),
+}).strict();
+
 const logSchema = z.object({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).strict();
@@ -81,6 +91,7 @@ export const configSchema = z.object({
   models: modelsSchema.default(() => modelsSchema.parse({})),
   pipelines: pipelinesSchema.default(() => pipelinesSchema.parse({})),
   data: dataSchema.default(() => dataSchema.parse({})),
+  slo: sloSchema.default(() => sloSchema.parse({})),
   log: logSchema.default(() => logSchema.parse({})),
   security: securitySchema.default(() => securitySchema.parse({})),
 }).strict();
