@@ -19,7 +19,13 @@ test('docker compose runs forja, prometheus, grafana and alertmanager with files
       const source = String(volume).split(':')[0];
       if (source.startsWith('.')) assert.ok(existsSync(path.resolve(DEPLOY_DIR, source)), `${name} mounts ${source}, which exists`);
     }
+    for (const secret of service.secrets ?? []) assert.ok(compose.secrets?.[secret], `${name} uses the declared secret ${secret}`);
   }
+  // Forja binds 0.0.0.0 in the container, which needs API keys; Prometheus gets the admin key file
+  // that prometheus.yml reads.
+  assert.equal(compose.services.forja.environment.FORJA_SECURITY__API_KEYS_FILE, '/run/secrets/forja-api-keys');
+  assert.ok(compose.services.forja.secrets.includes('forja-api-keys'));
+  assert.ok(compose.services.prometheus.secrets.includes('forja-metrics-key'));
   const prometheus = parse(readFileSync(path.join(DEPLOY_DIR, 'prometheus/prometheus.yml'), 'utf8'));
   const targets = prometheus.scrape_configs.find((s: any) => s.job_name === 'forja').static_configs.flatMap((c: any) => c.targets);
   assert.ok(targets.includes('forja:8080'), 'Prometheus scrapes the compose service');
@@ -41,6 +47,7 @@ test('the k8s Deployment probes /v2/health/live and /v2/health/ready and the Ser
   assert.equal(container.livenessProbe.httpGet.path, '/v2/health/live');
   assert.equal(container.readinessProbe.httpGet.path, '/v2/health/ready');
   assert.equal(container.ports[0].containerPort, 8080);
+  assert.ok(container.env.some((e: any) => e.name === 'FORJA_API_KEYS' && e.valueFrom?.secretKeyRef), 'API keys come from a Secret (needed on 0.0.0.0)');
   assert.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
   assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
 });
