@@ -18,9 +18,9 @@ function keysOf(schema: z.ZodType): Record<string, z.ZodType> {
   return current.shape as Record<string, z.ZodType>;
 }
 
-/** The first cells of the table rows in a piece of markdown: | `key` | ... */
+/** The first cells of the table rows in a piece of markdown: | `key` | ... (keys may hold digits: slo.p95_ms) */
 function documentedKeys(markdown: string): string[] {
-  return [...markdown.matchAll(/^\| `([a-z_.]+)` \|/gm)].map((m) => m[1]);
+  return [...markdown.matchAll(/^\| `([a-z0-9_.]+)` \|/gm)].map((m) => m[1]);
 }
 
 const configKeys = Object.entries(configSchema.shape).flatMap(([section, schema]) => Object.keys(keysOf(schema)).map((key) => `${section}.${key}`));
