@@ -125,7 +125,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     list: () => manager.modelNames().map((name) => ({ name, kind: manager.kindOf(name), versions: manager.getModel(name).versions.map((v) => v.version) })),
     acquire: (name) => manager.acquire(name),
   };
-  await app.register(openaiRoutes, { models: modelSource });
+  await app.register(openaiRoutes, { models: modelSource, metrics });
 
   let pipelines: PipelineService | undefined;
   if (config.pipelines.dir) {

@@ -9,17 +9,21 @@ import { openAIErrorHandler } from './errors.js';
 import type { OpenAIModelSource } from './model-source.js';
 import { serveEmbeddings } from './embeddings-route.js';
 import { serveGeneration } from './generation-route.js';
+import type { ServingMetrics } from '../../telemetry/metrics.js';
 
 export type { OpenAIModelSource, ModelLease, ModelListing } from './model-source.js';
 export { openAIErrorBody, openAIErrorHandler } from './errors.js';
 
 export interface OpenAIRoutesOptions {
   models: OpenAIModelSource;
+  /** When given, every POST is counted in the shared request metrics (protocol="openai"). */
+  metrics?: ServingMetrics;
 }
 
 export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOptions): Promise<void> {
   const { models } = options;
   app.setErrorHandler(openAIErrorHandler);
+  if (options.metrics) countRequests(app, models, options.metrics);
   const modelObject = (m: { name: string; created?: number }) => ({ id: m.name, object: 'model', created: m.created ?? 0, owned_by: 'forja' });
 
   app.get('/v1/models', async () => ({
@@ -36,4 +40,23 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOp
   app.post('/v1/chat/completions', (request, reply) => serveGeneration('chat', models, request, reply));
   app.post('/v1/completions', (request, reply) => serveGeneration('text', models, request, reply));
   app.post('/v1/embeddings', (request, reply) => serveEmbeddings(models, request, reply));
+}
+
+/**
+ * Counts requests once their response has left, streamed ones included (they bypass Fastify's
+ * reply hooks), so error-rate and latency alerts see OpenAI traffic too.
+ */
+function countRequests(app: FastifyInstance, models: OpenAIModelSource, metrics: ServingMetrics): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const started = performance.now();
+    reply.raw.once('close', () => {
+      const asked = (request.body as { model?: unknown } | undefined)?.model;
+      const known = typeof asked === 'string' && models.list().some((m) => m.name === asked);
+      const model = known ? (asked as string) : '_unknown';
+      const status = String(reply.raw.statusCode);
+      metrics.requests.labels('openai', model, '', status).inc();
+      if (reply.raw.statusCode < 400) metrics.requestDuration.labels('openai', model, '').observe((performance.now() - started) / 1000);
+    });
+  });
 }
