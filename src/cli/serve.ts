@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { buildServer } from '../server/app.js';
+import { ConfigReloader } from '../server/config-reloader.js';
 import { parsePort } from './parse.js';
 
 interface ServeFlags {
@@ -41,6 +42,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   const { config, files } = loadConfig({ file: flags.config, overrides });
 
   const server = await buildServer(config);
+  // Same layers as at start (file, overlay, env, these flags), so a reload sees what a restart would.
+  const reloader = new ConfigReloader({ server, files, load: () => loadConfig({ file: flags.config, overrides }).config });
+  // Installed before listening: SIGHUP's default action would end the process.
+  process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -51,6 +56,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.exit(1);
     }, config.server.shutdown_timeout_ms);
     timer.unref();
+    reloader.close();
     await server.close();
     server.logger.flush?.();
     process.exit(0);
@@ -59,6 +65,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const address = await server.start();
+  reloader.watch();
   server.logger.info({ configFiles: files, models: server.manager.status().length }, 'ready');
   // The ready line: tests and scripts wait for it.
   process.stdout.write(`Forja listening on ${address}\n`);

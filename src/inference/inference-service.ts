@@ -5,7 +5,7 @@
  */
 import type { ModelManager } from './model-manager.js';
 import type { Tensor, TensorModel, TensorSpec } from './types.js';
-import { DynamicBatcher } from './batcher.js';
+import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 import { validateInputs, validateOutputNames } from './input-validation.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import { errors } from '../errors.js';
@@ -44,18 +44,30 @@ export interface TensorModelMetadata {
 
 export class InferenceService {
   private batchers = new WeakMap<TensorModel, DynamicBatcher>();
+  /** The options object each live batcher reads on every cut, so a config reload can retune it in place. */
+  private liveOptions = new Map<TensorModel, { options: BatcherOptions; config: TensorModelConfigLike }>();
 
   constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults) {
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
       const batcher = this.batchers.get(model as TensorModel);
+      this.liveOptions.delete(model as TensorModel);
       if (batcher) void batcher.stop();
     });
   }
 
-  /** Applies reloaded defaults to batchers created from now on. */
+  /**
+   * Applies reloaded defaults to batchers created from now on, and to live ones where model.yaml does
+   * not set the key. Queued requests stay queued; the next batch cut uses the new limits.
+   * `instances` is left alone on live batchers: their sessions were created for the old count.
+   */
   setDefaults(defaults: BatchingDefaults): void {
     this.defaults = defaults;
+    for (const { options, config } of this.liveOptions.values()) {
+      if (config.max_batch_size === undefined) options.maxBatchSize = defaults.maxBatchSize;
+      if (config.max_queue_delay_ms === undefined) options.maxQueueDelayMs = defaults.maxQueueDelayMs;
+      if (config.max_queue_size === undefined) options.maxQueueSize = defaults.maxQueueSize;
+    }
   }
 
   async infer(request: InferRequest): Promise<InferResult> {
@@ -102,7 +114,7 @@ export class InferenceService {
       const batchSize = labels.batchSize.labels(name, version);
       const compute = labels.computeDuration.labels(name, version);
       const queue = labels.queueDuration.labels(name, version);
-      batcher = new DynamicBatcher(model, {
+      const options: BatcherOptions = {
         maxBatchSize: config.max_batch_size ?? this.defaults.maxBatchSize,
         maxQueueDelayMs: config.max_queue_delay_ms ?? this.defaults.maxQueueDelayMs,
         preferredBatchSizes: config.preferred_batch_sizes,
@@ -114,8 +126,10 @@ export class InferenceService {
           compute.observe(computeMs / 1000);
           for (const ms of queueMs) queue.observe(ms / 1000);
         },
-      });
+      };
+      batcher = new DynamicBatcher(model, options);
       this.batchers.set(model, batcher);
+      this.liveOptions.set(model, { options, config });
     }
     return batcher;
   }

@@ -80,6 +80,11 @@ export class ModelManager extends EventEmitter {
     return this.options.budgetBytes;
   }
 
+  /** A reloaded default keep-alive; each idle model picks it up when its next keep-alive timer starts. */
+  setKeepAlive(seconds: number): void {
+    this.options.keepAliveSeconds = seconds;
+  }
+
   /** Scans the repository and, in eager mode, loads each model's default version. Never throws for one bad model. */
   async start(): Promise<void> {
     this.rescan();
