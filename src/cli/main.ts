@@ -6,6 +6,7 @@ import { registerServeCommand } from './serve.js';
 import { registerConfigCommands } from './config-check.js';
 import { registerJobsCommands } from './jobs.js';
 import { registerWorkerCommand } from './worker.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerBenchCommand } from './bench.js';
 
 const program = new Command();
@@ -14,6 +15,7 @@ registerServeCommand(program);
 registerConfigCommands(program);
 registerJobsCommands(program);
 registerWorkerCommand(program);
+registerDoctorCommand(program);
 registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
