@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { ModelManager } from '../inference/model-manager.js';
 import type { PipelineService } from '../pipelines/service.js';
 import type { JobView } from '../pipelines/job-view.js';
-import { GpuProbe } from './gpu-probe.js';
+import { GpuProbe } from '../telemetry/gpu-probe.js';
 import { histogramDelta, quantile, readCounter, readHistogram, type HistogramPoint } from './metric-window.js';
 import type { Banner, DashboardSnapshot, JobRow, JobsSection, MachineSection, ModelRow } from './snapshot-types.js';
 

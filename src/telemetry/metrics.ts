@@ -3,6 +3,7 @@
  * every name is prefixed forja_. Label children are cached by prom-client, so observing is cheap.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GpuProbe } from './gpu-probe.js';
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -10,10 +11,27 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'forja_' });
+  registerGpuGauges(registry, new GpuProbe());
   // prom-client names three gauges *_total, which `promtool check metrics` rejects (only counters
   // may end in _total); forja_nodejs_active_resources{type} carries the same information.
   for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`forja_nodejs_${name}`);
   return registry;
+}
+
+/** GPU memory and utilization per device; no series at all on a machine without nvidia-smi. */
+function registerGpuGauges(registry: Registry, probe: GpuProbe): void {
+  const gauge = (name: string, help: string, read: (g: ReturnType<GpuProbe['current']>[number]) => number | undefined) => new Gauge({
+    name, help, labelNames: ['gpu'], registers: [registry],
+    collect() {
+      probe.current().forEach((g, index) => {
+        const value = read(g);
+        if (value !== undefined) this.labels(String(index)).set(value);
+      });
+    },
+  });
+  gauge('forja_gpu_memory_used_bytes', 'GPU memory in use, per device.', (g) => g.memoryUsedBytes);
+  gauge('forja_gpu_memory_total_bytes', 'GPU memory in all, per device.', (g) => g.memoryTotalBytes);
+  gauge('forja_gpu_utilization_ratio', 'GPU busy fraction, per device.', (g) => (g.utilizationPercent === undefined ? undefined : g.utilizationPercent / 100));
 }
 
 export class ServingMetrics {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, Registry } from 'prom-client';
 import { histogramDelta, quantile, readHistogram } from '../../src/dashboard/metric-window.js';
-import { parseNvidiaSmi } from '../../src/dashboard/gpu-probe.js';
+import { parseNvidiaSmi } from '../../src/telemetry/gpu-probe.js';
 
 const key = (l: Record<string, string | number>) => `${l.model}`;
 

@@ -1,10 +1,10 @@
 /**
- * GPU figures for the dashboard's machine panel, read from `nvidia-smi` when the machine has one.
- * The probe runs at most every few seconds and only while someone watches the page; a machine
+ * GPU figures (dashboard and /metrics), read from `nvidia-smi` when the machine has one.
+ * The probe runs at most every few seconds and only when asked (a page open, a scrape); a machine
  * without the tool is remembered after the first try, so nothing is spawned again.
  */
 import { execFile } from 'node:child_process';
-import type { GpuInfo } from './snapshot-types.js';
+import type { GpuInfo } from '../dashboard/snapshot-types.js';
 
 const QUERY = ['--query-gpu=name,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'];
 const MIB = 1024 * 1024;
