@@ -14,7 +14,7 @@ it('loads good modules and reports each bad one by file and name', async () => {
   fs.writeFileSync(path.join(dir, 'throws.mjs'), 'throw new Error("module init failed");\n');
   fs.writeFileSync(path.join(dir, 'norun.mjs'), 'export default { name: "x" };\n');
   fs.writeFileSync(path.join(dir, 'badcron.mjs'), 'export default { schedule: "every minute", run() {} };\n');
-  fs.writeFileSync(path.join(dir, 'typed.ts'), 'interface In { n: number }\nconst double = (n: number): number => n * 2;\nexport default { run: async (input: In) => double(input.n) };\n');
+  fs.writeFileSync(path.join(dir, 'typed.mts'), 'interface In { n: number }\nconst double = (n: number): number => n * 2;\nexport default { run: async (input: In) => double(input.n) };\n');
   fs.writeFileSync(path.join(dir, 'broken.ts'), 'export default {{ run: (x: number) => x };\n');
   fs.writeFileSync(path.join(dir, 'README.md'), 'not a module\n');
   const { pipelines, failures } = await loadPipelineDirectory(dir);
