@@ -106,12 +106,14 @@ describe('API keys and scopes', () => {
     assertV2Error(await call(`${s.url}/no/such/route`, 'GET', bearer(ADMIN)), 404);
   });
 
-  test('responses carry security headers', async () => {
-    const reply = await call(`${s.url}/v2/health/live`, 'GET');
-    assert.equal(reply.headers.get('x-content-type-options'), 'nosniff');
-    assert.ok(reply.headers.get('x-frame-options'));
-    assert.ok(reply.headers.get('content-security-policy'));
-    assert.equal(reply.headers.get('access-control-allow-origin'), null, 'no CORS without an allowlist');
+  test('pages a browser renders carry security headers; the JSON API skips them', async () => {
+    const page = await call(`${s.url}/docs/`, 'GET');
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(page.headers.get('x-frame-options'));
+    assert.ok(page.headers.get('content-security-policy'));
+    const api = await call(`${s.url}/v2/health/live`, 'GET');
+    assert.equal(api.headers.get('content-security-policy'), null);
+    assert.equal(api.headers.get('access-control-allow-origin'), null, 'no CORS without an allowlist');
   });
 });
 

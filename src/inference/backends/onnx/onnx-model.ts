@@ -31,6 +31,9 @@ export class OnnxModel implements TensorModel {
     this.batchable = all.length > 0 && all.every((spec) => spec.shape.length > 0 && spec.shape[0] === -1);
   }
 
+  /** Milliseconds the last run spent in onnxruntime itself (for a worker: without the thread hop). */
+  lastComputeMs = 0;
+
   get execution(): 'inline' | 'threads' {
     return this.runner.kind;
   }
@@ -40,12 +43,15 @@ export class OnnxModel implements TensorModel {
     if (this.runner.kind === 'inline') {
       const feeds: Record<string, ort.Tensor> = {};
       for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
+      const started = performance.now();
       const results = await this.runner.session.run(feeds, names);
+      this.lastComputeMs = performance.now() - started;
       return names.map((name) => ({ name, datatype: v2Datatype(results[name].type), shape: [...results[name].dims], data: results[name].data as TensorData }));
     }
     const thread = this.runner.threads.reduce((least, t) => (t.busy < least.busy ? t : least));
     const feeds: WireTensor[] = inputs.map((t) => ({ name: t.name, type: ortTypeOf(t.datatype), dims: t.shape, data: t.data }));
     const outputs = await thread.run(feeds, names);
+    this.lastComputeMs = thread.lastComputeMs;
     return outputs.map((o) => ({ name: o.name, datatype: v2Datatype(o.type), shape: o.dims, data: o.data as TensorData }));
   }
 

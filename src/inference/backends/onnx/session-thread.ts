@@ -17,11 +17,14 @@ export class SessionThread {
   private waiter: { op: string; resolve: (value: unknown) => void; reject: (err: Error) => void } | undefined;
   /** Runs in flight on this thread. */
   busy = 0;
+  /** Time the last run spent inside onnxruntime on the worker, without the thread hop. */
+  lastComputeMs = 0;
 
   constructor() {
     this.worker = new Worker(WORKER_URL);
-    this.worker.on('message', (message: { op: string; id?: number; outputs?: WireTensor[]; message?: string; inputs?: unknown }) => {
+    this.worker.on('message', (message: { op: string; id?: number; outputs?: WireTensor[]; message?: string; inputs?: unknown; computeMs?: number }) => {
       if (message.op === 'result') {
+        this.lastComputeMs = message.computeMs ?? 0;
         this.pending.get(message.id!)?.resolve(message.outputs!);
         this.pending.delete(message.id!);
       } else if (message.op === 'error' && message.id !== undefined) {

@@ -4,7 +4,7 @@
  * the event loop keeps parsing and batching while the worker computes.
  *
  * Messages in:  { op: 'load', path, options } | { op: 'run', id, feeds, fetches } | { op: 'release' }
- * Messages out: { op: 'loaded', inputs, outputs } | { op: 'result', id, outputs } | { op: 'error', id?, message } | { op: 'released' }
+ * Messages out: { op: 'loaded', inputs, outputs } | { op: 'result', id, outputs, computeMs } | { op: 'error', id?, message } | { op: 'released' }
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -21,12 +21,14 @@ port.on('message', async (message: { op: string; id?: number; path?: string; opt
     } else if (message.op === 'run') {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of message.feeds!) feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as never, t.dims);
+      const started = performance.now();
       const results = await session!.run(feeds, message.fetches!);
+      const computeMs = performance.now() - started;
       const outputs: WireTensor[] = message.fetches!.map((name) => {
         const value = results[name];
         return { name, type: value.type, dims: [...value.dims], data: value.data as WireTensor['data'] };
       });
-      port.postMessage({ op: 'result', id: message.id, outputs }, transferables(outputs));
+      port.postMessage({ op: 'result', id: message.id, outputs, computeMs }, transferables(outputs));
     } else if (message.op === 'release') {
       await session?.release();
       session = undefined;
