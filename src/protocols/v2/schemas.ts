@@ -30,7 +30,7 @@ export const inferRequestSchema = z.object({
   id: z.string().optional(),
   parameters: parameters.optional(),
   inputs: z.array(inferInputSchema).min(1),
-  outputs: z.array(requestedOutputSchema).optional(),
+  outputs: z.array(requestedOutputSchema).min(1, 'outputs, when given, must name at least one output; leave it out to get all').optional(),
 });
 
 export const inferResponseSchema = z.object({
