@@ -5,7 +5,9 @@
  *   GET /dashboard/snapshot    one snapshot as JSON
  *   GET /dashboard/events      Server-Sent Events: a `snapshot` event every second and on change
  * Every reply carries a strict CSP (no inline script or style, same-origin only, no framing).
- * Actions (retry, cancel) go through the jobs API, so the dashboard adds no write endpoint.
+ * Actions (retry, cancel) go through the jobs API, so the dashboard adds no write endpoint besides
+ * the login and logout of login.ts, which `GET /` hands over to while API keys are on and the
+ * browser has no session.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +16,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ModelManager } from '../inference/model-manager.js';
 import type { Registry } from 'prom-client';
 import type { PipelineService } from '../pipelines/service.js';
+import { authenticatedBySession, loginRequired } from '../server/security/index.js';
 import { LiveFeed } from './live-feed.js';
+import { loginRoutes, sendLoginPage, type DashboardSecurity } from './login.js';
 import { SnapshotBuilder } from './snapshot.js';
 
 export interface DashboardRoutesOptions {
@@ -25,6 +29,8 @@ export interface DashboardRoutesOptions {
   /** Where app.js and app.css are (default: dist/dashboard, next to the compiled server). */
   assetsDir?: string;
   intervalMs?: number;
+  /** The keys and sessions of the security layer; with it, the dashboard has a login page. */
+  security?: DashboardSecurity;
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -53,7 +59,7 @@ const PAGE = `<!doctype html>
 <link rel="stylesheet" href="/dashboard/app.css">
 <script type="module" src="/dashboard/app.js"></script>
 </head>
-<body>
+<body data-auth="AUTH">
 <div id="app"><p class="loading">Loading the dashboard…</p></div>
 <noscript>The dashboard needs JavaScript; the same figures are at /metrics and /api/jobs.</noscript>
 </body>
@@ -80,7 +86,14 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   const streams = new Set<() => void>();
   const cache = new Map<string, Buffer>();
 
-  app.get('/', async (_request, reply) => secure(reply).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(PAGE));
+  // data-auth tells the bundle whether to offer "Log out" (the cookie is HttpOnly, so it cannot look).
+  const pages = { header: PAGE.replace('AUTH', 'header'), session: PAGE.replace('AUTH', 'session') };
+  app.get('/', async (request, reply) => {
+    if (loginRequired(request)) return sendLoginPage(reply, SECURITY_HEADERS);
+    const page = authenticatedBySession(request) ? pages.session : pages.header;
+    return secure(reply).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page);
+  });
+  if (options.security) await loginRoutes(app, options.security, SECURITY_HEADERS);
 
   // A fixed list of names: the URL never becomes a path.
   app.get<{ Params: { asset: string } }>('/dashboard/:asset', async (request, reply) => {

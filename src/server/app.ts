@@ -25,7 +25,7 @@ import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
 import { FORJA_VERSION } from './version.js';
-import { registerSecurity } from './security/index.js';
+import { registerSecurity, type Security } from './security/index.js';
 
 export interface ForjaServer {
   app: FastifyInstance;
@@ -37,6 +37,8 @@ export interface ForjaServer {
   registry: Registry;
   metrics: ServingMetrics;
   logger: Logger;
+  /** Keys, sessions and the CORS and rate-limit settings in force; the config reloader updates them. */
+  security: Security;
   /** Listens, then loads models; resolves with the URL once ready. */
   start(): Promise<string>;
   /** Stops taking requests, waits for in-flight ones, unloads models. */
@@ -105,13 +107,13 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   });
 
   // Before any route: the security hooks must be inherited by every protocol plugin.
-  await registerSecurity(app, { security: config.security, host: config.server.host, logger });
+  const security = await registerSecurity(app, { security: config.security, host: config.server.host, logger });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
   await app.register(openApiRoutes, { version: FORJA_VERSION });
-  await app.register(dashboardRoutes, { manager, registry, pipelines: () => pipelines, serverVersion: FORJA_VERSION });
+  await app.register(dashboardRoutes, { manager, registry, pipelines: () => pipelines, serverVersion: FORJA_VERSION, security });
   await app.register(v2Routes, {
     inference,
     metrics,
@@ -144,7 +146,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   }
 
   return {
-    app, config, manager, inference, pipelines, registry, metrics, logger,
+    app, config, manager, inference, pipelines, registry, metrics, logger, security,
     async start() {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
       // Models first: jobs that resume at start may call them at once.

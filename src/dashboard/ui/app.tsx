@@ -34,6 +34,15 @@ function useSnapshots(): { snapshot?: DashboardSnapshot; history: History; conne
   return { ...state, connection };
 }
 
+/** Shown when the page was opened through a login session (the server marks the body; the cookie is HttpOnly). */
+function LogoutButton() {
+  if (document.body.dataset.auth !== 'session') return null;
+  const logout = () => {
+    void fetch('/dashboard/logout', { method: 'POST' }).finally(() => window.location.assign('/'));
+  };
+  return <button type="button" id="logout" class="logout" onClick={logout}>Log out</button>;
+}
+
 function App() {
   const { snapshot, history, connection } = useSnapshots();
   if (!snapshot) return <p class="loading">Connecting to the server…</p>;
@@ -45,6 +54,7 @@ function App() {
         <span class="muted">v{snapshot.serverVersion} · up {duration(snapshot.uptimeSeconds)}</span>
         <span class={`conn conn-${connection}`} id="connection">{connection}</span>
         <time class="muted" id="updated">{new Date(snapshot.at).toLocaleTimeString()}</time>
+        <LogoutButton />
       </header>
       {snapshot.banners.length > 0 ? (
         <section class="banners" id="banners">

@@ -85,6 +85,21 @@ export class ApiKeyStore {
     return this.#keys.map((k) => k.name);
   }
 
+  /** The key named `name` (for dashboard sessions, which remember a key by name). */
+  byName(name: string): ApiKey | undefined {
+    const key = this.#keys.find((k) => k.name === name);
+    return key && { name: key.name, scopes: key.scopes };
+  }
+
+  /**
+   * A value that changes when the named key's secret changes, so a session made with the old
+   * secret ends when the key is rotated under the same name. Derived from the digest, not the secret.
+   */
+  fingerprint(name: string): string | undefined {
+    const key = this.#keys.find((k) => k.name === name);
+    return key && createHash('sha256').update(key.digest).digest('hex');
+  }
+
   /**
    * The key whose secret equals `secret`, or undefined. Secrets are compared as fixed-length
    * digests with timingSafeEqual and every key is visited, so the time taken says nothing about

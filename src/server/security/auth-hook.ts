@@ -3,12 +3,18 @@
  * registered, so every route inherits it; it throws ForjaErrors and each protocol's own error
  * handler turns them into that protocol's body (`{"error": "…"}` for v2 and jobs, OpenAI's shape
  * for /v1). 401 means no usable key, 403 a valid key without the route's scope.
+ *
+ * The key store is read on every request, so a config reload that replaces it applies at once; with
+ * no keys configured the hook lets everything through. On the few routes listed in sessions.ts a
+ * dashboard session cookie stands in for a key, and `GET /` without any credential is let through
+ * marked as needing a login, so the dashboard can answer with its login form.
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../../errors.js';
 import { hasScope, type ApiKeyStore } from './api-keys.js';
-import { identify } from './credentials.js';
+import { identify, setIdentity } from './credentials.js';
 import { accessFor } from './route-scopes.js';
+import { acceptsSessionCookie, isSameOrigin, sessionIdOf, type SessionStore } from './sessions.js';
 
 const CHALLENGE = 'Bearer realm="forja"';
 
@@ -17,12 +23,43 @@ export function isPreflight(request: FastifyRequest): boolean {
   return request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
 }
 
-export function authHook(keys: ApiKeyStore): onRequestAsyncHookHandler {
+const needsLogin = new WeakSet<FastifyRequest>();
+
+/** True when the dashboard page was requested without a usable credential while keys are on. */
+export function loginRequired(request: FastifyRequest): boolean {
+  return needsLogin.has(request);
+}
+
+/** Whether the request was authenticated by a dashboard session cookie (rather than a header). */
+const bySession = new WeakSet<FastifyRequest>();
+export function authenticatedBySession(request: FastifyRequest): boolean {
+  return bySession.has(request);
+}
+
+export function authHook(currentKeys: () => ApiKeyStore, sessions: SessionStore): onRequestAsyncHookHandler {
   return async (request) => {
     if (isPreflight(request)) return;
-    const access = accessFor(request.routeOptions.url);
-    if (access === 'public' || access === 'webhook') return;
-    const identity = identify(request, keys);
+    const keys = currentKeys();
+    if (keys.size === 0) return;
+    const route = request.routeOptions.url;
+    const access = accessFor(route);
+    if (access === 'public' || access === 'webhook' || access === 'login') return;
+    let identity = identify(request, keys);
+    if (!identity.presented && acceptsSessionCookie(request.method, route)) {
+      const key = sessions.resolve(sessionIdOf(request), keys);
+      if (key) {
+        // SameSite=Strict already keeps other sites' requests cookie-less; Origin is a second check.
+        if (request.method !== 'GET' && request.method !== 'HEAD' && !isSameOrigin(request)) {
+          throw errors.FORBIDDEN('cross-origin request refused: the dashboard session works only from this server\'s own pages');
+        }
+        identity = { presented: true, key };
+        setIdentity(request, identity);
+        bySession.add(request);
+      } else if (route === '/' && request.method !== 'POST') {
+        needsLogin.add(request);
+        return;
+      }
+    }
     if (!identity.presented) {
       throw errors.UNAUTHORIZED('missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', { headers: { 'www-authenticate': CHALLENGE } });
     }

@@ -41,6 +41,11 @@ export function identify(request: FastifyRequest, keys: ApiKeyStore): Identity {
   return identity;
 }
 
+/** Records an identity found another way (a dashboard session), so principalOf() sees it. */
+export function setIdentity(request: FastifyRequest, identity: Identity): void {
+  identities.set(request, identity);
+}
+
 /** The key an authenticated request used, for handlers and logs (undefined when auth is off). */
 export function principalOf(request: FastifyRequest): ApiKey | undefined {
   return identities.get(request)?.key;

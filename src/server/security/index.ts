@@ -3,6 +3,9 @@
  * CORS, rate limit, API keys. Call it before the protocols are registered so their routes inherit
  * the hooks. Refuses (throws CONFIG_INVALID) to serve a non-loopback address without keys unless
  * `security.allow_unauthenticated_remote` is set. See docs/security.md.
+ *
+ * The returned Security object holds the settings in force; the hooks read it on every request, so
+ * apply() (called on a config reload) changes keys, CORS origins and the rate limit without a restart.
  */
 import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -13,23 +16,47 @@ import { loadApiKeys, type ApiKeyStore } from './api-keys.js';
 import { authHook } from './auth-hook.js';
 import { assertSafeBinding } from './exposure.js';
 import { registerRateLimit } from './rate-limit.js';
+import { SessionStore } from './sessions.js';
 
 export { ApiKeyStore, loadApiKeys, parseApiKeys, hasScope, SCOPES, type ApiKey, type Scope } from './api-keys.js';
 export { accessFor, type Access } from './route-scopes.js';
 export { isLoopbackHost, assertSafeBinding } from './exposure.js';
 export { principalOf } from './credentials.js';
+export { loginRequired, authenticatedBySession } from './auth-hook.js';
+export { SessionStore, sessionIdOf, sessionCookie, isSameOrigin, CLEAR_SESSION_COOKIE, COOKIE_ROUTES } from './sessions.js';
+
+type SecurityConfig = ForjaConfig['security'];
 
 export interface SecurityOptions {
-  security: ForjaConfig['security'];
+  security: SecurityConfig;
   host: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
 
-export async function registerSecurity(app: FastifyInstance, options: SecurityOptions): Promise<ApiKeyStore> {
-  const s = options.security;
-  const keys = loadApiKeys({ envName: s.api_keys_env, file: s.api_keys_file, env: options.env });
-  assertSafeBinding(options.host, keys.size, s.allow_unauthenticated_remote);
+export interface Security {
+  /** The API keys in force now. */
+  readonly keys: ApiKeyStore;
+  readonly sessions: SessionStore;
+  /**
+   * Whether a reload can change the rate limit: only when limiting was on at start (the plugin is
+   * registered then; registering it later is not possible on a listening server).
+   */
+  readonly rateLimitReloadable: boolean;
+  /**
+   * Takes a reloaded security section: reads the keys again (environment variable and key file),
+   * and switches CORS origins and the rate limit. Throws, keeping every running setting, when the
+   * new keys are invalid or would leave a non-loopback server without keys.
+   */
+  apply(security: SecurityConfig): { keys: string[] };
+}
+
+export async function registerSecurity(app: FastifyInstance, options: SecurityOptions): Promise<Security> {
+  let settings = options.security;
+  let keys = loadApiKeys({ envName: settings.api_keys_env, file: settings.api_keys_file, env: options.env });
+  assertSafeBinding(options.host, keys.size, settings.allow_unauthenticated_remote);
+  const sessions = new SessionStore();
+  const rateLimitReloadable = settings.rate_limit.requests_per_minute > 0;
 
   await app.register(helmet, {
     // Forja speaks plain HTTP; HSTS and upgrading requests belong to the TLS proxy in front of it,
@@ -43,19 +70,39 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   app.addHook('onRequest', async (request, reply) => {
     if (!isApiPath(request.url)) await reply.helmet();
   });
-  if (s.cors_origins.length > 0) {
-    await app.register(cors, {
-      origin: s.cors_origins.includes('*') ? '*' : [...s.cors_origins],
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'inference-header-content-length', 'x-request-id', 'idempotency-key'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'location', 'inference-header-content-length'],
-      maxAge: 600,
-    });
-  }
-  if (s.rate_limit.requests_per_minute > 0) await registerRateLimit(app, s.rate_limit.requests_per_minute, keys);
-  if (keys.size > 0) app.addHook('onRequest', authHook(keys));
-  options.logger?.info({ apiKeys: keys.names(), corsOrigins: s.cors_origins, requestsPerMinute: s.rate_limit.requests_per_minute }, keys.size > 0 ? 'API keys required' : 'API keys off');
-  return keys;
+  // Always registered, with the allowlist read per request, so origins added by a reload apply.
+  // An empty list answers `false`: no CORS headers, browsers refuse cross-origin calls.
+  await app.register(cors, {
+    origin: (origin: string | undefined, cb: (err: Error | null, allow: string | boolean) => void) => {
+      const allowed = settings.cors_origins;
+      if (allowed.includes('*')) return cb(null, '*');
+      cb(null, origin !== undefined && allowed.includes(origin) ? origin : false);
+    },
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'inference-header-content-length', 'x-request-id', 'idempotency-key'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'inference-header-content-length'],
+    maxAge: 600,
+  });
+  if (rateLimitReloadable) await registerRateLimit(app, () => settings.rate_limit.requests_per_minute, () => keys);
+  // Always installed: it lets everything through while no keys are configured, and a reload may add some.
+  app.addHook('onRequest', authHook(() => keys, sessions));
+  options.logger?.info({ apiKeys: keys.names(), corsOrigins: settings.cors_origins, requestsPerMinute: settings.rate_limit.requests_per_minute }, keys.size > 0 ? 'API keys required' : 'API keys off');
+
+  return {
+    get keys() {
+      return keys;
+    },
+    sessions,
+    rateLimitReloadable,
+    apply(next) {
+      // Everything is checked before anything changes, so a bad key file leaves the old keys in force.
+      const nextKeys = loadApiKeys({ envName: next.api_keys_env, file: next.api_keys_file, env: options.env });
+      assertSafeBinding(options.host, nextKeys.size, next.allow_unauthenticated_remote);
+      keys = nextKeys;
+      settings = next;
+      return { keys: keys.names() };
+    },
+  };
 }
 
 /** Machine-facing JSON routes; everything else (dashboard, /docs, 404 pages) gets browser headers. */

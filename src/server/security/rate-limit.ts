@@ -19,15 +19,19 @@ export function rateLimitKey(request: FastifyRequest, keys: ApiKeyStore): string
   return key ? `key:${key.name}` : `ip:${request.ip}`;
 }
 
-export async function registerRateLimit(app: FastifyInstance, requestsPerMinute: number, keys: ApiKeyStore): Promise<void> {
+/**
+ * `requestsPerMinute` and `keys` are read per request, so a config reload changes the limit (0
+ * turns it off) and the keys buckets are named after.
+ */
+export async function registerRateLimit(app: FastifyInstance, requestsPerMinute: () => number, keys: () => ApiKeyStore): Promise<void> {
   await app.register(rateLimit, {
     // Added below as one root hook rather than per route, so it also covers unmatched URLs.
     global: false,
-    max: requestsPerMinute,
+    max: () => requestsPerMinute(),
     timeWindow: WINDOW_MS,
-    keyGenerator: (request) => rateLimitKey(request, keys),
+    keyGenerator: (request) => rateLimitKey(request, keys()),
     // Health probes must not be starved by a busy client on the same address.
-    allowList: (request) => isPreflight(request) || accessFor(request.routeOptions.url) === 'public',
+    allowList: (request) => requestsPerMinute() === 0 || isPreflight(request) || accessFor(request.routeOptions.url) === 'public',
     errorResponseBuilder: (_request, context) => errors.RATE_LIMITED(
       `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
       { headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) } }),

@@ -7,8 +7,12 @@
  */
 import type { Scope } from './api-keys.js';
 
-/** `public`: no key; `webhook`: authenticated by the pipeline's HMAC signature instead of a key. */
-export type Access = Scope | 'public' | 'webhook';
+/**
+ * `public`: no key; `webhook`: authenticated by the pipeline's HMAC signature instead of a key;
+ * `login`: the dashboard's login and logout, which check the key themselves (and, unlike `public`,
+ * stay rate limited, so guessing keys there is throttled).
+ */
+export type Access = Scope | 'public' | 'webhook' | 'login';
 
 interface Rule {
   /** A route pattern, or a prefix when it ends in `/`. */
@@ -28,6 +32,10 @@ const RULES: Rule[] = [
   { pattern: '/openapi.json', access: 'public' },
   { pattern: '/docs', access: 'public' },
   { pattern: '/docs/', access: 'public' },
+  // The login form must be reachable without a session; its stylesheet holds nothing secret.
+  { pattern: '/dashboard/login', access: 'login' },
+  { pattern: '/dashboard/logout', access: 'login' },
+  { pattern: '/dashboard/login.css', access: 'public' },
   // Webhook senders sign the body with the pipeline's secret (checked by the jobs routes).
   { pattern: '/hooks/', access: 'webhook' },
   // Loading and unloading models changes what the server holds in memory: operators only.
