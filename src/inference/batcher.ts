@@ -30,6 +30,8 @@ export interface BatchRequest {
   deadline: number;
   /** Background work (pipeline steps) queues behind every waiting foreground (HTTP) request. */
   background?: boolean;
+  /** The caller will not read its input buffers again, so they may be moved to a worker. */
+  disposable?: boolean;
 }
 
 interface Pending {
@@ -126,7 +128,9 @@ export class DynamicBatcher {
     const startedAt = performance.now();
     try {
       const inputs = batch.length === 1 ? batch[0].request.inputs : concatInputs(batch.map((p) => p.request.inputs));
-      const outputs = await this.model.run(inputs, batch[0].request.outputs);
+      // A concatenated batch is the batcher's own; a single request's inputs only if it gave them up.
+      const transferInputs = batch.length > 1 || batch[0].request.disposable === true;
+      const outputs = await this.model.run(inputs, batch[0].request.outputs, { transferInputs });
       const computeMs = performance.now() - startedAt;
       const items = batch.reduce((sum, p) => sum + p.items, 0);
       this.options.onBatch?.({ items, requests: batch.length, computeMs, queueMs: batch.map((p) => startedAt - p.enqueuedAt) });

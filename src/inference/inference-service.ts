@@ -26,6 +26,8 @@ export interface InferRequest {
   outputs?: string[];
   /** Pipeline work: served after waiting HTTP requests. */
   background?: boolean;
+  /** The caller will not read the input buffers again (they may be moved to a worker thread). */
+  disposable?: boolean;
 }
 
 export interface InferResult {
@@ -84,6 +86,7 @@ export class InferenceService {
         outputs: request.outputs,
         deadline: performance.now() + timeoutMs,
         background: request.background,
+        disposable: request.disposable,
       });
       return { model: request.model, version: lease.source.version, outputs };
     } finally {

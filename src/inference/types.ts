@@ -47,7 +47,11 @@ export interface TensorModel extends LoadedModel {
   readonly outputs: TensorSpec[];
   /** True when every input and output has a dynamic first dimension. */
   readonly batchable: boolean;
-  run(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
+  /**
+   * Runs the model. With `transferInputs` the caller gives up the input buffers: a worker-thread
+   * backend may move them instead of copying (the typed arrays are unusable afterwards).
+   */
+  run(inputs: Tensor[], outputNames?: string[], options?: { transferInputs?: boolean }): Promise<Tensor[]>;
 }
 
 /** One version of one model as found in the repository, ready to hand to a loader. */

@@ -31,7 +31,7 @@ export function pipelineModels(inference: InferenceService): PipelineModels {
         if (!t.data) throw errors.BAD_REQUEST(`ctx.infer('${model}'): input '${t.name}' has no data`);
         return { name: t.name, datatype: t.datatype, shape: t.shape, data: decodeJsonData(t.name, t.datatype, t.shape, t.data) };
       });
-      const result = await inference.infer({ model, version: body.version, inputs, outputs: body.outputs?.map((o) => o.name), background: true });
+      const result = await inference.infer({ model, version: body.version, inputs, outputs: body.outputs?.map((o) => o.name), background: true, disposable: true });
       return { model_name: model, model_version: result.version, outputs: result.outputs.map(toJsonOutput) };
     },
 

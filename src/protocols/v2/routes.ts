@@ -64,7 +64,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
     try {
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw errors.MALFORMED_JSON('the request body is empty; send an infer request as JSON');
       const decoded = decodeInferRequest(req.body, req.headers[HEADER_LENGTH]);
-      const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames });
+      const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
       resolvedVersion = result.version;
       const encoded = encodeInferResponse(model, result.version, decoded.body.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength !== undefined) {

@@ -38,7 +38,7 @@ export class OnnxModel implements TensorModel {
     return this.runner.kind;
   }
 
-  async run(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+  async run(inputs: Tensor[], outputNames?: string[], options: { transferInputs?: boolean } = {}): Promise<Tensor[]> {
     const names = outputNames ?? this.outputs.map((o) => o.name);
     if (this.runner.kind === 'inline') {
       const feeds: Record<string, ort.Tensor> = {};
@@ -50,7 +50,7 @@ export class OnnxModel implements TensorModel {
     }
     const thread = this.runner.threads.reduce((least, t) => (t.busy < least.busy ? t : least));
     const feeds: WireTensor[] = inputs.map((t) => ({ name: t.name, type: ortTypeOf(t.datatype), dims: t.shape, data: t.data }));
-    const outputs = await thread.run(feeds, names);
+    const outputs = await thread.run(feeds, names, options.transferInputs ?? false);
     this.lastComputeMs = thread.lastComputeMs;
     return outputs.map((o) => ({ name: o.name, datatype: v2Datatype(o.type), shape: o.dims, data: o.data as TensorData }));
   }

@@ -46,13 +46,15 @@ export class SessionThread {
     return (await this.request('loaded', { op: 'load', path, options })) as Loaded;
   }
 
-  run(feeds: WireTensor[], fetches: string[]): Promise<WireTensor[]> {
+  run(feeds: WireTensor[], fetches: string[], transferInputs = false): Promise<WireTensor[]> {
     const id = this.nextId++;
     this.busy++;
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Inputs are copied, not transferred: an in-process caller may still hold views of them.
-      this.worker.postMessage({ op: 'run', id, feeds, fetches });
+      // Inputs are copied unless the caller gave them up: moving a batch's buffers saves a copy and
+      // the garbage it leaves. Only buffers a tensor owns whole are moved.
+      const transfer = transferInputs ? feeds.flatMap((t) => (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength ? [t.data.buffer] : [])) : [];
+      this.worker.postMessage({ op: 'run', id, feeds, fetches }, transfer);
     }).finally(() => {
       this.busy--;
     });
