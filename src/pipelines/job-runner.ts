@@ -32,12 +32,14 @@ function noModels(): never {
 
 export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipeline, signal: AbortSignal): Promise<RunResult> {
   const { backend, events } = deps;
-  const { controller, dispose } = childController(signal);
   const timeoutMs = pipeline.definition.timeoutMs;
-  const timer = timeoutMs !== undefined
-    ? setTimeout(() => controller.abort(new AbortReason('timeout', `pipeline "${pipeline.name}" timed out after ${timeoutMs} ms`)), timeoutMs)
+  // A child signal only when the pipeline has its own timeout; otherwise the worker's signal is the
+  // run's signal as it is (one AbortController less per job on the hot path).
+  const child = timeoutMs !== undefined ? childController(signal) : undefined;
+  const timer = child
+    ? setTimeout(() => child.controller.abort(new AbortReason('timeout', `pipeline "${pipeline.name}" timed out after ${timeoutMs} ms`)), timeoutMs)
     : undefined;
-  const runSignal = controller.signal;
+  const runSignal = child ? child.controller.signal : signal;
   const swallow = (p: Promise<unknown>) => { p.catch((err) => deps.onLogError?.(err)); };
 
   try {
@@ -88,6 +90,6 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
     return { kind: 'failed', error: toJobError(err) };
   } finally {
     if (timer) clearTimeout(timer);
-    dispose();
+    child?.dispose();
   }
 }

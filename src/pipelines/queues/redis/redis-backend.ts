@@ -109,7 +109,11 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
   /** Many jobs in one BullMQ addBulk (no idempotency keys). */
   async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
     const byPipeline = new Map<string, EnqueueRequest[]>();
-    for (const r of requests) byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), r]);
+    for (const r of requests) {
+      const list = byPipeline.get(r.pipeline);
+      if (list) list.push(r);
+      else byPipeline.set(r.pipeline, [r]);
+    }
     for (const [pipeline, reqs] of byPipeline) {
       const ids = reqs.map((r) => RedisKeys.jobId(pipeline, r.id));
       await Promise.all([
@@ -199,34 +203,37 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
       const want = Math.min(n, max - out.length);
       if (want <= 0) continue;
       const worker = this.worker(pipeline, leaseMs);
-      const ready = this.prefetched.get(pipeline) ?? [];
-      const jobs: (Job | undefined)[] = ready.splice(0, want);
-      const tokens = Array.from({ length: want - jobs.length }, () => `${workerId}:${++this.tokenSeq}`);
-      // Issued together: BullMQ's global concurrency caps how many come back.
-      for (const job of await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })))) jobs.push(job);
+      const ready = this.prefetched.get(pipeline);
+      const jobs: Job[] = ready && ready.length > 0 ? ready.splice(0, want) : [];
+      // Fetches ramp up, 1, 2, 4, ... at once while every fetch yields a job, and stop at the first
+      // that comes back empty: a wake-up for one new job costs two calls, not one per free slot.
+      let batch = 1;
+      while (jobs.length < want) {
+        const tokens = Array.from({ length: Math.min(batch, want - jobs.length) }, () => `${workerId}:${++this.tokenSeq}`);
+        let got = 0;
+        for (const job of await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })))) {
+          if (job) { jobs.push(job); got++; }
+        }
+        if (got < tokens.length) break;
+        batch *= 2;
+      }
       for (const job of jobs) {
-        if (!job) continue;
         if (worker.opts.lockDuration !== leaseMs) await job.extendLock(job.token!, leaseMs);
-        const leased = await this.admit(job, pipeline);
-        if (leased) out.push(leased);
+        const data = job.data as JobData;
+        const lease = { jobId: job.id!, pipeline, token: job.token! };
+        this.leased.set(lease.jobId, job);
+        // A job BullMQ moved to active for us becomes a lease, unless it has run out of deliveries.
+        if (job.attemptsStarted > data.m) {
+          await this.fail(lease, { message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' });
+          continue;
+        }
+        out.push({
+          jobId: lease.jobId, pipeline, token: lease.token, input: data.i, attempts: job.attemptsStarted, createdAt: job.timestamp,
+          runAt: job.timestamp + (job.delay ?? 0), fresh: job.attemptsStarted === 1 && !data.r,
+        });
       }
     }
     return out;
-  }
-
-  /** A job BullMQ moved to active for us becomes a lease, unless it has run out of deliveries. */
-  private async admit(job: Job, pipeline: string): Promise<LeasedJob | undefined> {
-    const data = job.data as JobData;
-    const lease = { jobId: job.id!, pipeline, token: job.token! };
-    this.leased.set(lease.jobId, job);
-    if (job.attemptsStarted > data.m) {
-      await this.fail(lease, { message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' });
-      return undefined;
-    }
-    return {
-      ...lease, input: data.i, attempts: job.attemptsStarted, createdAt: job.timestamp, runAt: job.timestamp + (job.delay ?? 0),
-      fresh: job.attemptsStarted === 1 && !data.r,
-    };
   }
 
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
@@ -245,7 +252,9 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
       if (raw && !this.closing) {
         const nextJob = Job.fromJSON(this.workers.get(lease.pipeline)! as unknown as Queue, raw as never, next![1] as string);
         nextJob.token = lease.token;
-        this.prefetched.set(lease.pipeline, [...(this.prefetched.get(lease.pipeline) ?? []), nextJob]);
+        const ready = this.prefetched.get(lease.pipeline);
+        if (ready) ready.push(nextJob);
+        else this.prefetched.set(lease.pipeline, [nextJob]);
         this.emit('enqueued', lease.pipeline);
       }
       return true;
