@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { buildServer } from '../server/app.js';
 import { ConfigReloader } from '../server/config-reloader.js';
+import { followSecurityReloads } from '../server/security-reload.js';
 import { parsePort } from './parse.js';
 
 interface ServeFlags {
@@ -44,6 +45,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   const server = await buildServer(config);
   // Same layers as at start (file, overlay, env, these flags), so a reload sees what a restart would.
   const reloader = new ConfigReloader({ server, files, load: () => loadConfig({ file: flags.config, overrides }).config });
+  // API keys (re-read from their file), CORS origins and the rate limit follow each reload.
+  followSecurityReloads(reloader, server);
   // Installed before listening: SIGHUP's default action would end the process.
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   let stopping = false;
