@@ -6,6 +6,8 @@ import { z } from 'zod';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import * as v2 from '../protocols/v2/schemas.js';
+import { chatSchema, completionSchema, embeddingSchema } from '../protocols/openai/request-schemas.js';
+import { submitBody } from '../protocols/jobs/schemas.js';
 
 interface Operation {
   method: 'get' | 'post';
@@ -17,8 +19,8 @@ interface Operation {
 }
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
-const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
-const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'string' } };
+/** Every `{name}` in a path is a required string parameter. */
+const pathParams = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
 
 const operations: Operation[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Server liveness', tag: 'v2' },
@@ -34,12 +36,23 @@ const operations: Operation[] = [
   { method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load a model', tag: 'repository' },
   { method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model', tag: 'repository' },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations' },
+  { method: 'get', path: '/v1/models', summary: 'Language models (OpenAI API)', tag: 'openai' },
+  { method: 'post', path: '/v1/chat/completions', summary: 'Chat completion, streamed with stream: true', tag: 'openai', body: chatSchema },
+  { method: 'post', path: '/v1/completions', summary: 'Text completion', tag: 'openai', body: completionSchema },
+  { method: 'post', path: '/v1/embeddings', summary: 'Embeddings', tag: 'openai', body: embeddingSchema },
+  { method: 'post', path: '/api/jobs', summary: 'Submit a job (202 with its status URL)', tag: 'jobs', body: submitBody },
+  { method: 'get', path: '/api/jobs', summary: 'List jobs (pipeline, state, limit, cursor)', tag: 'jobs' },
+  { method: 'get', path: '/api/jobs/{id}', summary: 'A job with its steps, progress, result or error', tag: 'jobs' },
+  { method: 'post', path: '/api/jobs/{id}/cancel', summary: 'Cancel a job (409 when finished)', tag: 'jobs' },
+  { method: 'post', path: '/api/jobs/{id}/retry', summary: 'Retry a job; completed steps are not run again', tag: 'jobs' },
+  { method: 'get', path: '/api/jobs/{id}/events', summary: 'Server-Sent Events of one job', tag: 'jobs' },
+  { method: 'post', path: '/hooks/{pipeline}', summary: 'Signed webhook (X-Hub-Signature-256) that starts a job', tag: 'jobs' },
 ];
 
 export function buildOpenApiDocument(version: string, extra: Operation[] = []): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of [...operations, ...extra]) {
-    const parameters = [op.path.includes('{model}') ? modelParam : undefined, op.path.includes('{version}') ? versionParam : undefined].filter(Boolean);
+    const parameters = pathParams(op.path);
     paths[op.path] ??= {};
     paths[op.path][op.method] = {
       summary: op.summary,

@@ -321,6 +321,10 @@ describe('operations endpoints', () => {
     const schema = infer.requestBody.content['application/json'].schema;
     assert.ok(schema.properties.inputs, 'infer body schema has inputs');
     assert.ok(schema.properties.inputs.items.properties.datatype.enum.includes('BYTES'));
+    const chat = doc.paths['/v1/chat/completions'].post.requestBody.content['application/json'].schema;
+    assert.ok(chat.properties.messages, 'the OpenAI chat body schema is documented');
+    assert.ok(doc.paths['/api/jobs'].post.requestBody.content['application/json'].schema.properties.pipeline, 'the jobs submit body is documented');
+    assert.deepEqual(doc.paths['/api/jobs/{id}'].get.parameters.map((p: any) => p.name), ['id']);
     const page = await fetch(server.url + '/docs/');
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /html/);

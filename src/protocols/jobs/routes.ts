@@ -10,9 +10,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
-import { JOB_STATES, type JobState } from '../../pipelines/queues/backend.js';
 import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/service.js';
 import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
+import { listQuery, submitBody } from './schemas.js';
 
 export interface JobsRoutesOptions {
   service: PipelineService;
@@ -20,21 +20,6 @@ export interface JobsRoutesOptions {
   bodyLimit?: number;
   events?: EventStreamOptions;
 }
-
-const submitBody = z.object({
-  pipeline: z.string().min(1),
-  input: z.unknown().optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
-  priority: z.number().int().min(0).max(2_097_152).optional(),
-  delayMs: z.number().min(0).optional(),
-}).strict();
-
-const listQuery = z.object({
-  pipeline: z.string().optional(),
-  state: z.enum(JOB_STATES as [JobState, ...JobState[]]).optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  cursor: z.string().optional(),
-});
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);

@@ -66,19 +66,19 @@ const responseFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
-const chatSchema = z.object({
+export const chatSchema = z.object({
   ...samplingFields,
   messages: z.array(message).min(1),
   max_completion_tokens: z.number().int().min(1).nullish(),
   response_format: responseFormat.nullish(),
 }).strict();
 
-const completionSchema = z.object({
+export const completionSchema = z.object({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string()).length(1)]),
 }).strict();
 
-const embeddingSchema = z.object({
+export const embeddingSchema = z.object({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.string()).min(1)]),
   encoding_format: z.enum(['float', 'base64']).optional(),

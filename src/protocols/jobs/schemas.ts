@@ -1,0 +1,18 @@
+/** Wire schemas of the jobs API: the routes validate with them and /openapi.json is built from them. */
+import { z } from 'zod';
+import { JOB_STATES, type JobState } from '../../pipelines/queues/backend.js';
+
+export const submitBody = z.object({
+  pipeline: z.string().min(1),
+  input: z.unknown().optional(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+  priority: z.number().int().min(0).max(2_097_152).optional(),
+  delayMs: z.number().min(0).optional(),
+}).strict();
+
+export const listQuery = z.object({
+  pipeline: z.string().optional(),
+  state: z.enum(JOB_STATES as [JobState, ...JobState[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().optional(),
+});
