@@ -19,8 +19,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+/**
+ * `portFlag: false` leaves out `--port 0`, for tests whose config file must decide the port (a flag
+ * would win over it). An env value of `undefined` removes that variable from the child's environment.
+ */
+export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; portFlag?: boolean } = {}): Promise<ServerProcess> {
+  const portArgs = options.portFlag === false ? [] : ['--port', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', ...portArgs, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, FORJA_LOG__LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

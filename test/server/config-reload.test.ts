@@ -5,11 +5,10 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, REPO_ROOT } from '../helpers/server-process.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
 import { validateConfig } from '../../src/config/load.js';
 import { classifyChanges, diffConfigs, RELOADABLE_KEYS, runningConfig } from '../../src/config/reload.js';
@@ -17,9 +16,9 @@ import { classifyChanges, diffConfigs, RELOADABLE_KEYS, runningConfig } from '..
 const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-reload-'));
 const configFile = path.join(dir, 'forja.yaml');
 const modelsDir = path.join(dir, 'models');
-let child: ChildProcess;
-let output = '';
+let server: ServerProcess;
 let url = '';
+const output = () => server.output();
 
 /** The config as YAML; every version keeps the models directory and port 0. */
 function writeConfig(models: Record<string, unknown>, level = 'warn', port = 0): void {
@@ -32,7 +31,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; output so far:\n${output}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; output so far:\n${output()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -50,7 +49,7 @@ function infer(items: number): Promise<Response> {
 }
 
 /** Log lines (pino JSON) written after `from` characters of output. */
-const logLines = (from: number) => output.slice(from).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logLines = (from: number) => output().slice(from).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 before(async () => {
   mkdirSync(path.join(modelsDir, 'add/1'), { recursive: true });
@@ -58,18 +57,12 @@ before(async () => {
   // A long queue delay holds a lone request in the batcher: an in-flight request we control.
   writeConfig({ max_batch_size: 8, max_queue_delay_ms: 10_000 });
   // FORJA_LOG__LEVEL unset: an env override would win over the file and mask a level change.
-  child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { cwd: REPO_ROOT, env: { ...process.env, FORJA_LOG__LEVEL: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-  url = await waitFor('the ready line', () => /listening on (http:\/\/\S+)/.exec(output)?.[1]);
+  server = await startServer(['--config', configFile], { portFlag: false, env: { FORJA_LOG__LEVEL: undefined } });
+  url = server.url;
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -79,7 +72,7 @@ describe('config hot reload', () => {
     const inFlight = infer(1);
     await waitFor('the request to wait in the batcher', async () => (await metric('forja_inference_queue_depth', 'model="add",version="1"')) === 1);
 
-    const mark = output.length;
+    const mark = output().length;
     writeConfig({ max_batch_size: 1, max_queue_delay_ms: 0 }, 'info');
     await waitFor('an applied reload', async () => (await reloads('applied')) >= 1);
     const line = await waitFor('the reload log line', () => logLines(mark).find((l) => l.msg === 'config reloaded'));
@@ -98,7 +91,7 @@ describe('config hot reload', () => {
   });
 
   test('an invalid file is rejected with the reason and the running config stays', async () => {
-    const mark = output.length;
+    const mark = output().length;
     writeConfig({ max_batch_size: 'lots', max_queue_delay_ms: 0 }, 'info');
     await waitFor('a rejected reload', async () => (await reloads('rejected')) >= 1);
     const line = await waitFor('the rejection log line', () => logLines(mark).find((l) => l.msg === 'config reload rejected; the running config stays'));
@@ -109,7 +102,7 @@ describe('config hot reload', () => {
   });
 
   test('a port change is reported as needing a restart; the server keeps its port', async () => {
-    const mark = output.length;
+    const mark = output().length;
     writeConfig({ max_batch_size: 1, max_queue_delay_ms: 0 }, 'info', 1);
     await waitFor('a restart_required reload', async () => (await reloads('restart_required')) >= 1);
     const line = await waitFor('the restart log line', () => logLines(mark).find((l) => Array.isArray(l.restartRequired)));
@@ -118,14 +111,14 @@ describe('config hot reload', () => {
   });
 
   test('SIGHUP reloads', async () => {
-    const mark = output.length;
+    const mark = output().length;
     const before = await reloads('restart_required');
-    child.kill('SIGHUP');
+    server.child.kill('SIGHUP');
     const line = await waitFor('a SIGHUP reload log line', () => logLines(mark).find((l) => l.trigger === 'SIGHUP'));
     // The file still asks for port 1, which the running process cannot take without a restart.
     assert.deepEqual(line.restartRequired, ['server.port']);
     assert.equal(await reloads('restart_required'), before + 1);
-    assert.equal(child.exitCode, null, 'SIGHUP does not end the process');
+    assert.equal(server.child.exitCode, null, 'SIGHUP does not end the process');
   });
 });
 

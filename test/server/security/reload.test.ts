@@ -7,11 +7,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, REPO_ROOT } from '../../helpers/server-process.js';
+import { startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { writeAddModel } from '../../helpers/onnx-models.js';
 
 const OLD = 'old-admin-secret-0123456789abcdef';
@@ -20,9 +19,9 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-security-reload-'));
 const configFile = path.join(dir, 'forja.yaml');
 const keyFile = path.join(dir, 'keys.txt');
 const modelsDir = path.join(dir, 'models');
-let child: ChildProcess;
-let output = '';
+let server: ServerProcess;
 let url = '';
+const output = () => server.output();
 
 function writeConfig(corsOrigins: string[], requestsPerMinute: number): void {
   writeFileSync(configFile, [
@@ -32,7 +31,7 @@ function writeConfig(corsOrigins: string[], requestsPerMinute: number): void {
   ].join('\n'));
 }
 
-const logLines = (from: number) => output.slice(from).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logLines = (from: number) => output().slice(from).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Resolves with the first log line after `from` that matches, as the child writes it. */
 function logLine(what: string, from: number, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
@@ -40,16 +39,16 @@ function logLine(what: string, from: number, match: (line: Record<string, unknow
     const check = () => {
       const line = logLines(from).find(match);
       if (!line) return false;
-      child.stdout!.off('data', check);
-      child.off('exit', onExit);
+      server.child.stdout!.off('data', check);
+      server.child.off('exit', onExit);
       resolve(line);
       return true;
     };
-    const onExit = () => reject(new Error(`forja exited while waiting for ${what}:\n${output}`));
+    const onExit = () => reject(new Error(`forja exited while waiting for ${what}:\n${output()}`));
     if (check()) return;
-    // Registered after the collector in before(), so `output` already holds the new chunk.
-    child.stdout!.on('data', check);
-    child.once('exit', onExit);
+    // Registered after startServer's collector, so the output already holds the new chunk.
+    server.child.stdout!.on('data', check);
+    server.child.once('exit', onExit);
   });
 }
 
@@ -60,30 +59,12 @@ before(async () => {
   writeAddModel(path.join(modelsDir, 'add/1/model.onnx'));
   writeFileSync(keyFile, `ops:${OLD}:admin\n`);
   writeConfig(['http://a.example'], 1000);
-  child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
-    cwd: REPO_ROOT, env: { ...process.env, FORJA_LOG__LEVEL: undefined, FORJA_API_KEYS: undefined }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-  url = await new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', () => reject(new Error(`forja exited before it was ready:\n${output}`)));
-  });
+  server = await startServer(['--config', configFile], { portFlag: false, env: { FORJA_LOG__LEVEL: undefined, FORJA_API_KEYS: undefined } });
+  url = server.url;
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,21 +78,21 @@ describe('security settings reload live', () => {
     assert.equal((await fetch(`${url}/dashboard/snapshot`, { headers: cookie })).status, 200);
 
     writeFileSync(keyFile, `ops:${NEW}:admin\n`);
-    const mark = output.length;
-    child.kill('SIGHUP');
+    const mark = output().length;
+    server.child.kill('SIGHUP');
     const line = await logLine('the SIGHUP security reload', mark, (l) => l.msg === 'security settings reloaded' && l.trigger === 'SIGHUP');
     assert.deepEqual(line.apiKeys, ['ops']);
     assert.equal(await status(OLD), 401);
     assert.equal(await status(NEW), 200);
     // Same key name, new secret: the session made with the old secret is over.
     assert.equal((await fetch(`${url}/dashboard/snapshot`, { headers: cookie })).status, 401);
-    assert.equal(child.exitCode, null, 'no restart');
+    assert.equal(server.child.exitCode, null, 'no restart');
   });
 
   test('an invalid key file is refused and the running keys stay', async () => {
     writeFileSync(keyFile, 'ops:short:admin\n');
-    const mark = output.length;
-    child.kill('SIGHUP');
+    const mark = output().length;
+    server.child.kill('SIGHUP');
     const line = await logLine('the refused security reload', mark, (l) => typeof l.msg === 'string' && l.msg.startsWith('security reload refused'));
     assert.match(String(line.reason), /at least 16 characters/);
     assert.ok(!String(line.reason).includes('short'), 'the secret is not logged');
@@ -126,7 +107,7 @@ describe('security settings reload live', () => {
     assert.equal(await allowed('http://b.example'), null);
     assert.equal((await preflight('http://b.example')).headers.get('access-control-allow-origin'), null);
 
-    const mark = output.length;
+    const mark = output().length;
     writeConfig(['http://a.example', 'http://b.example'], 1000);
     const line = await logLine('the file-triggered security reload', mark, (l) => l.msg === 'security settings reloaded' && Array.isArray(l.corsOrigins) && l.corsOrigins.length === 2);
     assert.equal(line.trigger, 'file');
@@ -138,7 +119,7 @@ describe('security settings reload live', () => {
   });
 
   test('a lower rate limit applies without a restart', async () => {
-    const mark = output.length;
+    const mark = output().length;
     writeConfig(['http://a.example', 'http://b.example'], 3);
     const applied = await logLine('the applied reload', mark, (l) => l.msg === 'config reloaded');
     assert.deepEqual(applied.applied, ['security.rate_limit.requests_per_minute']);
