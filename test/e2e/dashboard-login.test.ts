@@ -5,16 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { BROWSER_SKIP, launchBrowser, watchPage } from '../helpers/browser.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_BROWSER = existsSync(CHROMIUM);
-if (!HAVE_BROWSER && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing; .ci/run installs it`);
-const SKIP = HAVE_BROWSER ? false : `${CHROMIUM} not found (install Debian's chromium to run the dashboard browser test)`;
 
 const ADMIN = 'ops-admin-secret-0123456789abcdef';
 const INFER = 'client-infer-secret-0123456789abcdef';
@@ -25,21 +21,14 @@ let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
-describe('dashboard login in a browser', { skip: SKIP, timeout: 120_000 }, () => {
+describe('dashboard login in a browser', { skip: BROWSER_SKIP, timeout: 120_000 }, () => {
   before(async () => {
     repo = tempRepo();
     writeAddModel(repo.versionPath('add', '1'));
     server = await startServer(['--models', repo.dir], { env: { FORJA_API_KEYS: `ops:${ADMIN}:admin,client:${INFER}:infer` } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage();
-    page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-    await page.addInitScript(() => {
-      (window as any).cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) => (window as any).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-    });
+    await watchPage(page, pageErrors);
   });
 
   after(async () => {

@@ -6,18 +6,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { BROWSER_SKIP, launchBrowser, watchPage } from '../helpers/browser.js';
 import { REPO_ROOT, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel, writeCorruptModel } from '../helpers/onnx-models.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_BROWSER = existsSync(CHROMIUM);
-if (!HAVE_BROWSER && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing; .ci/run installs it`);
-const SKIP = HAVE_BROWSER ? false : `${CHROMIUM} not found (install Debian's chromium to run the dashboard browser test)`;
 
 const HOSTILE = '<img src=x id="injected"> <b>upstream</b> refused';
 
@@ -66,7 +63,7 @@ async function post(urlPath: string, body: unknown) {
 
 const jobRow = (id: string, state: string) => `#recent-jobs tr[data-job="${id}"][data-state="${state}"]`;
 
-describe('dashboard in a browser', { skip: SKIP, timeout: 120_000 }, () => {
+describe('dashboard in a browser', { skip: BROWSER_SKIP, timeout: 120_000 }, () => {
   before(async () => {
     repo = tempRepo();
     writeAddModel(repo.versionPath('add', '1'));
@@ -76,18 +73,9 @@ describe('dashboard in a browser', { skip: SKIP, timeout: 120_000 }, () => {
     mkdirSync(pipelinesDir);
     for (const [file, source] of Object.entries(PIPELINES)) writeFileSync(path.join(pipelinesDir, file), source);
     server = await startServer(['--models', repo.dir, '--pipelines', pipelinesDir, '--data', path.join(work, 'data')]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`); });
-    // Injected by the browser's debugging protocol, so the page's own CSP does not apply to it.
-    await page.addInitScript(() => {
-      (window as any).cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) => (window as any).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-    });
+    await watchPage(page, pageErrors, { consoleErrors: true });
   });
 
   after(async () => {
