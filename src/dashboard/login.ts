@@ -1,7 +1,7 @@
 /**
  * The dashboard's login, for servers with API keys: a browser cannot attach a key to a page load
  * or an EventSource, so the operator pastes an admin key into a plain form once and gets a session
- * cookie (see server/security/sessions.ts for what the cookie is and where it counts).
+ * cookie (see security/sessions.ts for what the cookie is and where it counts).
  *   GET  /                      the login page instead of the dashboard while there is no credential
  *   POST /dashboard/login       form (`key=…`) or JSON (`{"key": "…"}`); sets the cookie
  *   POST /dashboard/logout      ends the session and clears the cookie
@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   CLEAR_SESSION_COOKIE, hasScope, isSameOrigin, sessionCookie, sessionIdOf,
   type ApiKeyStore, type SessionStore,
-} from '../server/security/index.js';
+} from '../security/index.js';
 
 export interface DashboardSecurity {
   /** The API keys in force now (a reload may replace them). */

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ModelManager } from '../inference/model-manager.js';
 import type { Registry } from 'prom-client';
 import type { PipelineService } from '../pipelines/service.js';
-import { authenticatedBySession, loginRequired } from '../server/security/index.js';
+import { authenticatedBySession, loginRequired } from '../security/index.js';
 import { LiveFeed } from './live-feed.js';
 import { loginRoutes, sendLoginPage, type DashboardSecurity } from './login.js';
 import { SnapshotBuilder } from './snapshot.js';

@@ -4,7 +4,7 @@
  */
 import { loadConfig, validateConfig } from '../config/load.js';
 import type { ForjaConfig } from '../config/schema.js';
-import { assertSafeBinding, isLoopbackHost, loadApiKeys } from '../server/security/index.js';
+import { assertSafeBinding, isLoopbackHost, loadApiKeys } from '../security/index.js';
 import { result, firstLine, type CheckResult } from './types.js';
 
 const GROUP = 'config';

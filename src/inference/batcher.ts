@@ -161,7 +161,7 @@ export class DynamicBatcher {
       if (expired.length > 0) {
         this.queue = this.queue.filter((p) => p.request.deadline > now);
         this.options.onQueueDepth?.(this.queue.length);
-        for (const p of expired) p.reject(errors.TIMEOUT(`the request waited ${Math.round(now - p.enqueuedAt)} ms in the queue and timed out`));
+        for (const p of expired) p.reject(errors.REQUEST_TIMEOUT(`the request waited ${Math.round(now - p.enqueuedAt)} ms in the queue and timed out`));
       }
       this.armDeadline();
     }, Math.max(0, earliest - performance.now()));

@@ -270,7 +270,7 @@ export class ModelManager extends EventEmitter {
     } catch (err) {
       const reason = err instanceof ForjaError ? err.message : `load failed: ${(err as Error).message ?? err}`;
       // A memory-budget refusal is transient; anything else marks the version UNAVAILABLE.
-      const transient = err instanceof ForjaError && err.code === errors.MODEL_MEMORY.code;
+      const transient = err instanceof ForjaError && err.code === errors.MODEL_MEMORY_BUDGET.code;
       slot.state = transient ? 'UNLOADED' : 'UNAVAILABLE';
       slot.reason = transient ? undefined : reason;
       this.options.metrics.modelLoads.labels(source.name, source.version, 'error').inc();
@@ -285,13 +285,13 @@ export class ModelManager extends EventEmitter {
   /** Evicts idle versions, least recently used first, until `bytes` more fit in the budget. */
   private async makeRoom(bytes: number, forSlot: Slot): Promise<void> {
     const budget = this.options.budgetBytes;
-    if (bytes > budget) throw errors.MODEL_MEMORY(`model '${forSlot.source.name}' needs ${mib(bytes)} but the whole memory budget is ${mib(budget)}`);
+    if (bytes > budget) throw errors.MODEL_MEMORY_BUDGET(`model '${forSlot.source.name}' needs ${mib(bytes)} but the whole memory budget is ${mib(budget)}`);
     while (this.usedBytes() + bytes > budget) {
       const victim = [...this.slots.values()]
         .filter((s) => s !== forSlot && s.state === 'READY' && s.refs === 0)
         .sort((a, b) => a.useTick - b.useTick)[0];
       if (!victim) {
-        throw errors.MODEL_MEMORY(`not enough memory budget to load '${forSlot.source.name}': needs ${mib(bytes)}, ${mib(budget - this.usedBytes())} free of ${mib(budget)} and every loaded model is busy`, { headers: { 'retry-after': '1' } });
+        throw errors.MODEL_MEMORY_BUDGET(`not enough memory budget to load '${forSlot.source.name}': needs ${mib(bytes)}, ${mib(budget - this.usedBytes())} free of ${mib(budget)} and every loaded model is busy`, { headers: { 'retry-after': '1' } });
       }
       this.options.logger.info({ model: victim.source.name, version: victim.source.version, for: forSlot.source.name }, 'evicting idle model');
       await this.unloadVersion(victim, 'evicted');

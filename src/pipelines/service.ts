@@ -159,7 +159,7 @@ export class PipelineService {
     if (!pipeline) throw errors.PIPELINE_NOT_FOUND(`pipeline "${request.pipeline}" not found`);
     const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
     const size = Buffer.byteLength(JSON.stringify(request.input ?? null));
-    if (size > limit) throw errors.BODY_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
+    if (size > limit) throw errors.REQUEST_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
     let input: unknown = request.input ?? {};
     const schema = pipeline.definition.input;
     if (schema) {
@@ -171,9 +171,9 @@ export class PipelineService {
       input = parsed.data;
     }
     if (request.priority !== undefined && !(Number.isInteger(request.priority) && request.priority >= 0 && request.priority <= 2_097_152)) {
-      throw errors.BAD_REQUEST('priority must be an integer from 0 (most urgent) to 2097152');
+      throw errors.REQUEST_INVALID('priority must be an integer from 0 (most urgent) to 2097152');
     }
-    if (request.delayMs !== undefined && !(Number.isFinite(request.delayMs) && request.delayMs >= 0)) throw errors.BAD_REQUEST('delayMs must be a number ≥ 0');
+    if (request.delayMs !== undefined && !(Number.isFinite(request.delayMs) && request.delayMs >= 0)) throw errors.REQUEST_INVALID('delayMs must be a number ≥ 0');
     return this.backend.enqueue({
       id: randomUUID(), pipeline: pipeline.name, input, priority: request.priority, delayMs: request.delayMs,
       idempotencyKey: request.idempotencyKey, maxDeliveries: pipeline.definition.maxDeliveries,
@@ -245,7 +245,7 @@ export class PipelineService {
         input = JSON.parse(rawBody.toString('utf8'));
       } catch {
         count('rejected');
-        throw errors.MALFORMED_JSON('webhook body is not valid JSON');
+        throw errors.REQUEST_MALFORMED_JSON('webhook body is not valid JSON');
       }
     }
     const key = header('x-github-delivery') ?? header('idempotency-key');

@@ -25,7 +25,7 @@ import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
 import { FORJA_VERSION } from './version.js';
-import { registerSecurity, type Security } from './security/index.js';
+import { registerSecurity, type Security } from '../security/index.js';
 
 export interface ForjaServer {
   app: FastifyInstance;

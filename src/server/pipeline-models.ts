@@ -25,10 +25,10 @@ export function pipelineModels(inference: InferenceService): PipelineModels {
   return {
     async infer(model: string, request: unknown) {
       const parsed = inferRequestSchema.extend({ version: z.string().optional() }).safeParse(request);
-      if (!parsed.success) throw errors.BAD_REQUEST(`ctx.infer('${model}'): ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
+      if (!parsed.success) throw errors.REQUEST_INVALID(`ctx.infer('${model}'): ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
       const body = parsed.data;
       const inputs = body.inputs.map((t) => {
-        if (!t.data) throw errors.BAD_REQUEST(`ctx.infer('${model}'): input '${t.name}' has no data`);
+        if (!t.data) throw errors.REQUEST_INVALID(`ctx.infer('${model}'): input '${t.name}' has no data`);
         return { name: t.name, datatype: t.datatype, shape: t.shape, data: decodeJsonData(t.name, t.datatype, t.shape, t.data) };
       });
       const result = await inference.infer({ model, version: body.version, inputs, outputs: body.outputs?.map((o) => o.name), background: true, disposable: true });
@@ -37,7 +37,7 @@ export function pipelineModels(inference: InferenceService): PipelineModels {
 
     async chat(model: string, request: unknown) {
       const parsed = chatRequestSchema.safeParse(request);
-      if (!parsed.success) throw errors.BAD_REQUEST(`ctx.chat('${model}'): ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
+      if (!parsed.success) throw errors.REQUEST_INVALID(`ctx.chat('${model}'): ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
       const lease = await inference.manager.acquire<LlmModel>(model);
       try {
         if (lease.model.kind !== 'llm' || lease.model.backend !== 'local') throw errors.MODEL_WRONG_KIND(`ctx.chat('${model}'): not a local language model`);

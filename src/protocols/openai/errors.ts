@@ -12,17 +12,17 @@ export interface OpenAIErrorBody {
 
 const CODES: Record<string, string> = {
   [errors.MODEL_NOT_FOUND.code]: 'model_not_found',
-  [errors.CONTEXT_LENGTH_EXCEEDED.code]: 'context_length_exceeded',
-  [errors.LLM_UNSUPPORTED.code]: 'unsupported_parameter',
+  [errors.LLM_CONTEXT_LENGTH_EXCEEDED.code]: 'context_length_exceeded',
+  [errors.LLM_UNSUPPORTED_PARAMETER.code]: 'unsupported_parameter',
   [errors.LLM_QUEUE_FULL.code]: 'rate_limit_exceeded',
   [errors.RATE_LIMITED.code]: 'rate_limit_exceeded',
-  [errors.UNAUTHORIZED.code]: 'invalid_api_key',
-  [errors.FORBIDDEN.code]: 'insufficient_scope',
-  [errors.MALFORMED_JSON.code]: 'invalid_json',
+  [errors.AUTH_UNAUTHORIZED.code]: 'invalid_api_key',
+  [errors.AUTH_FORBIDDEN.code]: 'insufficient_scope',
+  [errors.REQUEST_MALFORMED_JSON.code]: 'invalid_json',
   [errors.MODEL_WRONG_KIND.code]: 'model_not_supported',
   [errors.MODEL_UNAVAILABLE.code]: 'model_unavailable',
   [errors.UPSTREAM_FAILED.code]: 'upstream_failed',
-  [errors.BAD_REQUEST.code]: 'invalid_value',
+  [errors.REQUEST_INVALID.code]: 'invalid_value',
 };
 
 function typeFor(status: number): string {

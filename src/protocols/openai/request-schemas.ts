@@ -35,7 +35,7 @@ function rejectUnsupported(body: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(body)) {
     const allowed = UNSUPPORTED[name];
     if (allowed && value !== null && value !== undefined && !allowed(value)) {
-      throw errors.LLM_UNSUPPORTED(`${name} is not supported by this server`, { param: name });
+      throw errors.LLM_UNSUPPORTED_PARAMETER(`${name} is not supported by this server`, { param: name });
     }
   }
 }
@@ -85,7 +85,7 @@ export const embeddingSchema = z.object({
 }).strict();
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.BAD_REQUEST('the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.REQUEST_INVALID('the request body must be a JSON object');
   const record = { ...(body as Record<string, unknown>) };
   rejectUnsupported(record);
   for (const name of Object.keys(record)) {
@@ -96,9 +96,9 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const issue = result.error.issues[0];
   const param = issue.path.map(String).join('.').replace(/\.(\d+)/g, '[$1]') || null;
   if (issue.code === 'unrecognized_keys') {
-    throw errors.BAD_REQUEST(`Unrecognized request argument supplied: ${issue.keys.join(', ')}`, { param: issue.keys[0] });
+    throw errors.REQUEST_INVALID(`Unrecognized request argument supplied: ${issue.keys.join(', ')}`, { param: issue.keys[0] });
   }
-  throw errors.BAD_REQUEST(param ? `invalid ${param}: ${issue.message}` : issue.message, { param: param ?? undefined });
+  throw errors.REQUEST_INVALID(param ? `invalid ${param}: ${issue.message}` : issue.message, { param: param ?? undefined });
 }
 
 export interface ChatCompletionBody {
@@ -126,21 +126,21 @@ const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
 function toMessages(messages: z.infer<typeof message>[]): ChatMessage[] {
   return messages.map((m, i) => {
     if (m.role === 'tool' || m.role === 'function' || m.tool_calls) {
-      throw errors.LLM_UNSUPPORTED(`messages[${i}]: tool and function calling are not supported by this server`, { param: `messages[${i}]` });
+      throw errors.LLM_UNSUPPORTED_PARAMETER(`messages[${i}]: tool and function calling are not supported by this server`, { param: `messages[${i}]` });
     }
     if (!ROLES.has(m.role)) {
-      throw errors.BAD_REQUEST(`Invalid value for 'messages[${i}].role': '${m.role}'. Supported values are: 'system', 'developer', 'user' and 'assistant'.`, { param: `messages[${i}].role` });
+      throw errors.REQUEST_INVALID(`Invalid value for 'messages[${i}].role': '${m.role}'. Supported values are: 'system', 'developer', 'user' and 'assistant'.`, { param: `messages[${i}].role` });
     }
     let text: string;
     if (m.content == null) {
-      if (m.role !== 'assistant') throw errors.BAD_REQUEST(`messages[${i}].content is required`, { param: `messages[${i}].content` });
+      if (m.role !== 'assistant') throw errors.REQUEST_INVALID(`messages[${i}].content is required`, { param: `messages[${i}].content` });
       text = '';
     } else if (typeof m.content === 'string') {
       text = m.content;
     } else {
       text = m.content.map((part, j) => {
         const parsed = textPart.safeParse(part);
-        if (!parsed.success) throw errors.LLM_UNSUPPORTED(`messages[${i}].content[${j}]: content parts of type '${part.type}' are not supported; only 'text'`, { param: `messages[${i}].content[${j}]` });
+        if (!parsed.success) throw errors.LLM_UNSUPPORTED_PARAMETER(`messages[${i}].content[${j}]: content parts of type '${part.type}' are not supported; only 'text'`, { param: `messages[${i}].content[${j}]` });
         return parsed.data.text;
       }).join('\n');
     }
@@ -151,7 +151,7 @@ function toMessages(messages: z.infer<typeof message>[]): ChatMessage[] {
 function toResponseFormat(format: z.infer<typeof responseFormat> | null | undefined): ResponseFormat | undefined {
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'json_object' };
-  if (!format.json_schema.schema) throw errors.BAD_REQUEST('response_format.json_schema.schema is required', { param: 'response_format.json_schema.schema' });
+  if (!format.json_schema.schema) throw errors.REQUEST_INVALID('response_format.json_schema.schema is required', { param: 'response_format.json_schema.schema' });
   return { type: 'json_schema', schema: format.json_schema.schema };
 }
 
@@ -165,7 +165,7 @@ export function parseChatCompletion(body: unknown): ChatCompletionBody {
 export function parseCompletion(body: unknown): ChatCompletionBody {
   const b = parse(completionSchema, body);
   const prompt = typeof b.prompt === 'string' ? b.prompt : b.prompt[0];
-  if (prompt.length === 0) throw errors.BAD_REQUEST('prompt must not be empty', { param: 'prompt' });
+  if (prompt.length === 0) throw errors.REQUEST_INVALID('prompt must not be empty', { param: 'prompt' });
   return { model: b.model, stream: b.stream ?? false, includeUsage: b.stream_options?.include_usage ?? false, generation: { ...sampling(b), prompt } };
 }
 
@@ -173,13 +173,13 @@ export function parseEmbedding(body: unknown): { model: string; inputs: string[]
   const b = parse(embeddingSchema, body);
   const inputs = typeof b.input === 'string' ? [b.input] : b.input;
   const empty = inputs.findIndex((s) => s.length === 0);
-  if (empty !== -1) throw errors.BAD_REQUEST(`input[${empty}] must not be empty`, { param: 'input' });
+  if (empty !== -1) throw errors.REQUEST_INVALID(`input[${empty}] must not be empty`, { param: 'input' });
   return { model: b.model, inputs, encoding: b.encoding_format ?? 'float' };
 }
 
 /** For proxied models: just enough checking to answer the common mistakes the same way. */
 export function parseModelName(body: unknown): string {
   const model = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).model : undefined;
-  if (typeof model !== 'string' || model.length === 0) throw errors.BAD_REQUEST('model is required', { param: 'model' });
+  if (typeof model !== 'string' || model.length === 0) throw errors.REQUEST_INVALID('model is required', { param: 'model' });
   return model;
 }

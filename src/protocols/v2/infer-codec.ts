@@ -24,7 +24,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
   if (headerLength !== undefined) {
     const n = typeof headerLength === 'string' && /^\d+$/.test(headerLength) ? Number(headerLength) : NaN;
     if (!Number.isInteger(n) || n > raw.length) {
-      throw errors.BAD_REQUEST(`Inference-Header-Content-Length must be an integer between 0 and the body length (${raw.length}), got '${headerLength}'`);
+      throw errors.REQUEST_INVALID(`Inference-Header-Content-Length must be an integer between 0 and the body length (${raw.length}), got '${headerLength}'`);
     }
     jsonPart = raw.subarray(0, n);
     binary = raw.subarray(n);
@@ -33,30 +33,30 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
   try {
     parsed = JSON.parse(jsonPart.toString('utf8'));
   } catch (err) {
-    throw errors.MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
+    throw errors.REQUEST_MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
   }
   const result = inferRequestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw errors.BAD_REQUEST(`invalid infer request: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw errors.REQUEST_INVALID(`invalid infer request: ${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   const body = result.data;
   let offset = 0;
   const inputs = body.inputs.map((input): Tensor => {
     const size = input.parameters?.binary_data_size;
     if (size !== undefined) {
-      if (!binary) throw errors.BAD_REQUEST(`input '${input.name}' has binary_data_size but the request has no Inference-Header-Content-Length header`);
+      if (!binary) throw errors.REQUEST_INVALID(`input '${input.name}' has binary_data_size but the request has no Inference-Header-Content-Length header`);
       if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > binary.length) {
-        throw errors.BAD_REQUEST(`input '${input.name}': binary_data_size ${JSON.stringify(size)} does not fit the ${binary.length - offset} bytes of binary data left`);
+        throw errors.REQUEST_INVALID(`input '${input.name}': binary_data_size ${JSON.stringify(size)} does not fit the ${binary.length - offset} bytes of binary data left`);
       }
       const data = decodeBinaryData(input.name, input.datatype, input.shape, binary.subarray(offset, offset + size));
       offset += size;
       return { name: input.name, datatype: input.datatype, shape: input.shape, data };
     }
-    if (!input.data) throw errors.BAD_REQUEST(`input '${input.name}' has no data (give 'data' or parameters.binary_data_size)`);
+    if (!input.data) throw errors.REQUEST_INVALID(`input '${input.name}' has no data (give 'data' or parameters.binary_data_size)`);
     return { name: input.name, datatype: input.datatype, shape: input.shape, data: decodeJsonData(input.name, input.datatype, input.shape, input.data) };
   });
-  if (binary && offset !== binary.length) throw errors.BAD_REQUEST(`${binary.length - offset} bytes of binary data were not claimed by any input's binary_data_size`);
+  if (binary && offset !== binary.length) throw errors.REQUEST_INVALID(`${binary.length - offset} bytes of binary data were not claimed by any input's binary_data_size`);
 
   const allBinary = body.parameters?.binary_data_output === true;
   const binaryOutputs = new Set<string>();

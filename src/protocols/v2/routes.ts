@@ -62,7 +62,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
     let status = 200;
     let resolvedVersion = version ?? '';
     try {
-      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw errors.MALFORMED_JSON('the request body is empty; send an infer request as JSON');
+      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw errors.REQUEST_MALFORMED_JSON('the request body is empty; send an infer request as JSON');
       const decoded = decodeInferRequest(req.body, req.headers[HEADER_LENGTH]);
       const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
       resolvedVersion = result.version;
@@ -91,7 +91,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.post('/v2/repository/index', async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
     const body = parseOptionalJson(req.body);
     const parsed = repositoryIndexRequestSchema.safeParse(body ?? {});
-    if (!parsed.success) throw errors.BAD_REQUEST(`invalid repository index request: ${parsed.error.issues[0].message}`);
+    if (!parsed.success) throw errors.REQUEST_INVALID(`invalid repository index request: ${parsed.error.issues[0].message}`);
     manager.rescan();
     return manager.status()
       .filter((s) => !parsed.data.ready || s.state === 'READY')
@@ -118,6 +118,6 @@ function parseOptionalJson(body: Buffer | undefined): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw errors.MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
+    throw errors.REQUEST_MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
   }
 }

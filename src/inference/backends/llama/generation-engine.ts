@@ -86,7 +86,7 @@ export class GenerationEngine {
   /** Admits a job (or queues it); throws LLM_QUEUE_FULL when the queue is full. */
   submit(job: EngineJob): void {
     if (this.closed) throw errors.MODEL_UNAVAILABLE('the model is unloading');
-    if (job.prompt.length === 0) throw errors.BAD_REQUEST('the prompt is empty');
+    if (job.prompt.length === 0) throw errors.REQUEST_INVALID('the prompt is empty');
     // A cancelled job keeps its sequence until the decode in flight returns (a few ms): count it as
     // free so a client that replaces an aborted request is queued, not refused.
     const freeing = this.active.reduce((n, e) => n + (e.cancelled ? 1 : 0), 0);

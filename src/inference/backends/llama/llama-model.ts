@@ -60,14 +60,14 @@ export class LlamaLanguageModel implements LanguageModel {
       : this.parts.chat.render(request.prompt);
     const promptParam = typeof request.prompt === 'string' ? 'prompt' : 'messages';
     const promptLength = rendered.tokens.length;
-    if (promptLength === 0) throw errors.BAD_REQUEST(`the ${promptParam} is empty`, { param: promptParam });
+    if (promptLength === 0) throw errors.REQUEST_INVALID(`the ${promptParam} is empty`, { param: promptParam });
     if (promptLength >= contextSize) {
-      throw errors.CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, your ${promptParam} resulted in ${promptLength} tokens.`, { param: promptParam });
+      throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, your ${promptParam} resulted in ${promptLength} tokens.`, { param: promptParam });
     }
     if (request.maxTokens !== undefined) {
-      if (request.maxTokens > contextSize) throw errors.BAD_REQUEST(`max_tokens is too large: ${request.maxTokens}. This model's maximum context length is ${contextSize} tokens.`, { param: 'max_tokens' });
+      if (request.maxTokens > contextSize) throw errors.REQUEST_INVALID(`max_tokens is too large: ${request.maxTokens}. This model's maximum context length is ${contextSize} tokens.`, { param: 'max_tokens' });
       if (promptLength + request.maxTokens > contextSize) {
-        throw errors.CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, you requested ${promptLength + request.maxTokens} tokens (${promptLength} in the ${promptParam}, ${request.maxTokens} in the completion).`, { param: promptParam });
+        throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, you requested ${promptLength + request.maxTokens} tokens (${promptLength} in the ${promptParam}, ${request.maxTokens} in the completion).`, { param: promptParam });
       }
     }
     const maxTokens = request.maxTokens ?? contextSize - promptLength;
@@ -120,7 +120,7 @@ export class LlamaLanguageModel implements LanguageModel {
       if (event.type === 'text') text += event.text;
       else return { text, finishReason: event.finishReason, usage: event.usage };
     }
-    throw errors.TIMEOUT('the generation was cancelled');
+    throw errors.REQUEST_TIMEOUT('the generation was cancelled');
   }
 
   async embed(inputs: string[], signal?: AbortSignal): Promise<Embeddings> {
@@ -132,9 +132,9 @@ export class LlamaLanguageModel implements LanguageModel {
     for (const [index, input] of inputs.entries()) {
       signal?.throwIfAborted();
       const tokens = this.parts.model.tokenize(input);
-      if (tokens.length === 0) throw errors.BAD_REQUEST(`input[${index}] is empty`, { param: 'input' });
+      if (tokens.length === 0) throw errors.REQUEST_INVALID(`input[${index}] is empty`, { param: 'input' });
       if (tokens.length > this.info.contextSize) {
-        throw errors.CONTEXT_LENGTH_EXCEEDED(`input[${index}] has ${tokens.length} tokens; this model's maximum context length is ${this.info.contextSize} tokens.`, { param: 'input' });
+        throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`input[${index}] has ${tokens.length} tokens; this model's maximum context length is ${this.info.contextSize} tokens.`, { param: 'input' });
       }
       const embedding = await context.getEmbeddingFor(tokens);
       vectors.push(Float32Array.from(embedding.vector));

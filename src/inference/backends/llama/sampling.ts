@@ -54,7 +54,7 @@ export class SamplerFactory {
     try {
       return await this.llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
     } catch (err) {
-      throw errors.LLM_UNSUPPORTED(`response_format.json_schema cannot be enforced: ${(err as Error).message}`, { param: 'response_format' });
+      throw errors.LLM_UNSUPPORTED_PARAMETER(`response_format.json_schema cannot be enforced: ${(err as Error).message}`, { param: 'response_format' });
     }
   }
 }

@@ -138,7 +138,7 @@ export class RedisBackend extends EventEmitter implements QueueBackend {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
     const key = filter.pipeline ? this.keys.pipelineIndex(filter.pipeline) : this.keys.index();
     let max = filter.cursor ? `(${Number(filter.cursor)}` : '+inf';
-    if (filter.cursor && !Number.isInteger(Number(filter.cursor))) throw errors.BAD_REQUEST('invalid cursor');
+    if (filter.cursor && !Number.isInteger(Number(filter.cursor))) throw errors.REQUEST_INVALID('invalid cursor');
     const jobs: JobRecord[] = [];
     let scanned = 0;
     let lastScore: string | undefined;

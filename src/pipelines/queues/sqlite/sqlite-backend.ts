@@ -77,7 +77,7 @@ export class SqliteBackend extends EventEmitter implements QueueBackend {
   async list(filter: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
     const before = filter.cursor ? Number(filter.cursor) : undefined;
-    if (before !== undefined && !Number.isInteger(before)) throw errors.BAD_REQUEST('invalid cursor');
+    if (before !== undefined && !Number.isInteger(before)) throw errors.REQUEST_INVALID('invalid cursor');
     const rows = this.ops.listRows({ pipeline: filter.pipeline, state: filter.state, limit: limit + 1, before });
     const page: JobPage = { jobs: rows.slice(0, limit).map(rowToJob) };
     if (rows.length > limit) page.nextCursor = String(rows[limit - 1].rid);

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type ServerProcess } from '../../helpers/server-process.js';
-import { writeAddModel } from '../../helpers/onnx-models.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { writeAddModel } from '../helpers/onnx-models.js';
 
 const OLD = 'old-admin-secret-0123456789abcdef';
 const NEW = 'new-admin-secret-0123456789abcdef';

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loginPage } from '../../../src/dashboard/login.js';
+import { loginPage } from '../../src/dashboard/login.js';
 import { ADD_REQUEST, call, startSecureServer, type SecureServer } from './harness.js';
 
 const INFER = 'infer-secret-0123456789abcdef';

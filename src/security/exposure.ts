@@ -3,7 +3,7 @@
  * says on purpose that an open server on the network is what they want.
  */
 import { isIP } from 'node:net';
-import { errors } from '../../errors.js';
+import { errors } from '../errors.js';
 
 /** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1 (and its IPv4-mapped form). */
 export function isLoopbackHost(host: string): boolean {

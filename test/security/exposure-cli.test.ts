@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI } from '../../helpers/server-process.js';
+import { CLI } from '../helpers/server-process.js';
 
 test('serve --host 0.0.0.0 with no keys exits 1 before listening, naming the ways out', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-exposure-'));

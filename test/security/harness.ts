@@ -5,9 +5,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { validateConfig } from '../../../src/config/load.js';
-import { buildServer, type ForjaServer } from '../../../src/server/app.js';
-import { writeAddModel } from '../../helpers/onnx-models.js';
+import { validateConfig } from '../../src/config/load.js';
+import { buildServer, type ForjaServer } from '../../src/server/app.js';
+import { writeAddModel } from '../helpers/onnx-models.js';
 
 export interface SecureServer {
   server: ForjaServer;

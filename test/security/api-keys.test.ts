@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiKeyStore, hasScope, loadApiKeys, parseApiKeys } from '../../../src/server/security/api-keys.js';
-import { accessFor } from '../../../src/server/security/route-scopes.js';
-import { assertSafeBinding, isLoopbackHost } from '../../../src/server/security/exposure.js';
-import { ForjaError } from '../../../src/errors.js';
+import { ApiKeyStore, hasScope, loadApiKeys, parseApiKeys } from '../../src/security/api-keys.js';
+import { accessFor } from '../../src/security/route-scopes.js';
+import { assertSafeBinding, isLoopbackHost } from '../../src/security/exposure.js';
+import { ForjaError } from '../../src/errors.js';
 
 const S1 = 'aaaaaaaaaaaaaaaa1111';
 const S2 = 'bbbbbbbbbbbbbbbb:with:colons';

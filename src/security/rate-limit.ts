@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { errors } from '../../errors.js';
+import { errors } from '../errors.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { identify } from './credentials.js';
 import { accessFor } from './route-scopes.js';

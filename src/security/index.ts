@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import type { Logger } from 'pino';
-import type { ForjaConfig } from '../../config/schema.js';
+import type { ForjaConfig } from '../config/schema.js';
 import { loadApiKeys, type ApiKeyStore } from './api-keys.js';
 import { authHook } from './auth-hook.js';
 import { assertSafeBinding } from './exposure.js';

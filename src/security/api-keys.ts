@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { errors } from '../../errors.js';
+import { errors } from '../errors.js';
 
 export const SCOPES = ['infer', 'jobs', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -10,7 +10,7 @@
  * marked as needing a login, so the dashboard can answer with its login form.
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { errors } from '../../errors.js';
+import { errors } from '../errors.js';
 import { hasScope, type ApiKeyStore } from './api-keys.js';
 import { identify, setIdentity } from './credentials.js';
 import { accessFor } from './route-scopes.js';
@@ -50,7 +50,7 @@ export function authHook(currentKeys: () => ApiKeyStore, sessions: SessionStore)
       if (key) {
         // SameSite=Strict already keeps other sites' requests cookie-less; Origin is a second check.
         if (request.method !== 'GET' && request.method !== 'HEAD' && !isSameOrigin(request)) {
-          throw errors.FORBIDDEN('cross-origin request refused: the dashboard session works only from this server\'s own pages');
+          throw errors.AUTH_FORBIDDEN('cross-origin request refused: the dashboard session works only from this server\'s own pages');
         }
         identity = { presented: true, key };
         setIdentity(request, identity);
@@ -61,13 +61,13 @@ export function authHook(currentKeys: () => ApiKeyStore, sessions: SessionStore)
       }
     }
     if (!identity.presented) {
-      throw errors.UNAUTHORIZED('missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', { headers: { 'www-authenticate': CHALLENGE } });
+      throw errors.AUTH_UNAUTHORIZED('missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', { headers: { 'www-authenticate': CHALLENGE } });
     }
     if (!identity.key) {
-      throw errors.UNAUTHORIZED(identity.problem ?? 'invalid API key', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } });
+      throw errors.AUTH_UNAUTHORIZED(identity.problem ?? 'invalid API key', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } });
     }
     if (!hasScope(identity.key, access)) {
-      throw errors.FORBIDDEN(`API key '${identity.key.name}' does not have the '${access}' scope this route needs`);
+      throw errors.AUTH_FORBIDDEN(`API key '${identity.key.name}' does not have the '${access}' scope this route needs`);
     }
   };
 }

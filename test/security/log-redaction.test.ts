@@ -5,10 +5,10 @@ import { Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '../../../src/telemetry/logger.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { buildServer } from '../../../src/server/app.js';
-import { writeCorruptModel } from '../../helpers/onnx-models.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { validateConfig } from '../../src/config/load.js';
+import { buildServer } from '../../src/server/app.js';
+import { writeCorruptModel } from '../helpers/onnx-models.js';
 
 const SECRET = 'do-not-log-me-0123456789abcdef';
 
