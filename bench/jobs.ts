@@ -15,7 +15,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JobEvents } from '../src/pipelines/job-events.js';
 import { preparePipeline } from '../src/pipelines/pipeline-loader.js';
-import type { EnqueueRequest, QueueBackend } from '../src/pipelines/queues/backend.js';
+import type { QueueBackend } from '../src/pipelines/queues/backend.js';
 import { SqliteBackend } from '../src/pipelines/queues/sqlite/index.js';
 import { RedisBackend } from '../src/pipelines/queues/redis/index.js';
 import { PipelineWorker } from '../src/pipelines/worker.js';
@@ -52,7 +52,7 @@ async function paced(count: number, rate: number, add: (key: string) => Promise<
   }
 }
 
-async function forja(make: () => QueueBackend & { enqueueMany(r: EnqueueRequest[]): Promise<void> }): Promise<Result> {
+async function forja(make: () => QueueBackend): Promise<Result> {
   const pipelineName = 'noop';
   const started = new Map<string, number>();
   let done = 0;
@@ -66,7 +66,7 @@ async function forja(make: () => QueueBackend & { enqueueMany(r: EnqueueRequest[
 
   await backend.enqueueMany(Array.from({ length: JOBS }, () => ({ id: randomUUID(), pipeline: pipelineName, input: {} })));
   const worker = new PipelineWorker({ backend, pipelines: [pipeline], events, concurrency: CONCURRENCY, pollMs: 50 });
-  (backend as unknown as NodeJS.EventEmitter).on('enqueued', () => worker.wake());
+  backend.onEnqueued(() => worker.wake());
   const drained = new Promise<void>((r) => { onDone = r; });
   const t0 = performance.now();
   worker.start();

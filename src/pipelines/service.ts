@@ -105,8 +105,7 @@ export class PipelineService {
         concurrency: w.concurrency, leaseMs: w.leaseMs, pollMs: w.pollMs, heartbeatMs: w.heartbeatMs, workerId: w.workerId,
         onLogError: (err) => logger.debug({ err }, 'progress or log write was refused'),
       });
-      const wake = () => this.worker?.wake();
-      (this.backend as unknown as NodeJS.EventEmitter).on?.('enqueued', wake);
+      this.backend.onEnqueued(() => this.worker?.wake());
       this.worker.start();
     }
     if (this.options.runScheduler !== false) {

@@ -129,6 +129,14 @@ export interface QueueBackend {
 
   /** Adds a job; with an idempotency key already used for this pipeline, returns that job instead. */
   enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }>;
+  /** Adds many jobs in one storage operation (bulk loads); idempotency keys are honoured as by enqueue. */
+  enqueueMany(requests: EnqueueRequest[]): Promise<void>;
+  /**
+   * Calls `listener` when a job becomes claimable through this backend object (enqueue, retry,
+   * release, or a job fetched ahead), so workers in this process claim it at once; workers in other
+   * processes find it by polling. Returns the function that removes the listener.
+   */
+  onEnqueued(listener: (pipeline: string) => void): () => void;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: ListFilter): Promise<JobPage>;
   steps(id: string): Promise<StepRecord[]>;

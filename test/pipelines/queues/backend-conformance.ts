@@ -68,6 +68,53 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(again.job.id, first.job.id);
     });
 
+    it('one idempotency key yields one job when many submit it at once, over several connections', async () => {
+      const p = pname();
+      const store = randomUUID();
+      const backends = [await open([{ name: p }], store), await open([{ name: p }], store), await open([{ name: p }], store)];
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => enqueue(backends[i % 3], p, { idempotencyKey: 'same' })));
+      assert.equal(results.filter((r) => r.created).length, 1);
+      assert.equal(new Set(results.map((r) => r.job.id)).size, 1);
+      assert.equal((await backends[0].list({ pipeline: p })).jobs.length, 1);
+    });
+
+    it('enqueueMany adds every job, honouring idempotency keys, and tells listeners', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const heard: string[] = [];
+      const off = b.onEnqueued((pipeline) => heard.push(pipeline));
+      const existing = await enqueue(b, p, { idempotencyKey: 'taken' });
+      await b.enqueueMany([
+        { id: randomUUID(), pipeline: p, input: { n: 1 } },
+        { id: randomUUID(), pipeline: p, input: { n: 2 }, priority: 3 },
+        { id: randomUUID(), pipeline: p, input: { n: 3 }, idempotencyKey: 'taken' },
+      ]);
+      off();
+      await enqueue(b, p);
+      assert.deepEqual(heard, [p, p], 'one signal per enqueue call, none after the listener is removed');
+      const jobs = (await b.list({ pipeline: p })).jobs;
+      assert.equal(jobs.length, 4);
+      assert.equal(jobs.filter((j) => j.idempotencyKey === 'taken').length, 1);
+      assert.deepEqual((await b.get(existing.job.id))?.input, { n: 1 });
+      const claimed = await b.claim('w1', new Map([[p, 10]]), LEASE, 10);
+      assert.equal(claimed.length, 4);
+    });
+
+    it('signals listeners when a job becomes claimable by retry or release', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      await enqueue(b, p);
+      const heard: string[] = [];
+      b.onEnqueued((pipeline) => heard.push(pipeline));
+      const lease = await claimOne(b, p);
+      await b.release(lease);
+      assert.deepEqual(heard, [p]);
+      const again = await claimOne(b, p);
+      await b.fail(again, { message: 'x' });
+      await b.retry(again.jobId);
+      assert.deepEqual(heard, [p, p]);
+    });
+
     it('claims lower priority numbers first, then in order of enqueue', async () => {
       const p = pname();
       const b = await open([{ name: p }]);
@@ -268,6 +315,25 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(steps.find((s) => s.name === 'broken')?.attempts, 0, 'the failed step gets its tries back');
       await b.complete(again, null);
       await assert.rejects(b.retry(job.id), (e: unknown) => e instanceof ForjaError && e.statusCode === 409);
+    });
+
+    it('retry re-queues a cancelled job and keeps its input exactly', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const input = { third: 0.1 + 0.2, big: 2 ** 53 - 1, tiny: 5e-324, text: 'a"},"r":9}', list: [], nested: { empty: {} } };
+      const { job } = await enqueue(b, p, { input });
+      await b.cancel(job.id);
+      assert.equal((await b.counts()).cancelled, 1);
+      const retried = await b.retry(job.id);
+      assert.equal((await b.counts()).cancelled, 0);
+      assert.equal(retried.state, 'queued');
+      assert.equal(retried.cancelRequested, false);
+      assert.deepEqual((await b.get(job.id))?.input, input);
+      const lease = await claimOne(b, p);
+      assert.deepEqual(lease.input, input);
+      assert.equal(lease.fresh, false);
+      assert.equal(await b.complete(lease, null), true);
+      assert.equal((await b.get(job.id))?.state, 'succeeded');
     });
 
     it('release puts a job back at once without counting the delivery', async () => {

@@ -8,12 +8,99 @@ import type { Redis } from 'ioredis';
 interface ScriptDef { keys: number; lua: string }
 
 export const SCRIPTS: Record<string, ScriptDef> = {
-  /** KEYS: seq, index, pipelineIndex. ARGV: jobId. Out: the job's sequence number. */
-  forjaRegister: { keys: 3, lua: `
-    local n = redis.call('INCR', KEYS[1])
-    redis.call('ZADD', KEYS[2], n, ARGV[1])
-    redis.call('ZADD', KEYS[3], n, ARGV[1])
-    return n` },
+  /**
+   * One enqueue: the idempotency check, the job as BullMQ's add scripts store it (hash, then the
+   * wait, paused, prioritized or delayed set, the marker that wakes blocked workers, the events
+   * stream), the idempotency key and Forja's list index, all or nothing.
+   * KEYS: job, wait, paused, meta, active, prioritized, priorityCounter, delayed, marker, events,
+   *       idempotency, seq, index, pipelineIndex.
+   * ARGV: jobId, name, dataJson, optsJson, timestamp, delay, priority, hasIdempotencyKey, jobKeyPrefix.
+   * Out: {1, jobId} created, {0, existingJobId} when the idempotency key (or the id) is taken.
+   */
+  forjaEnqueue: { keys: 14, lua: `
+    local rcall = redis.call
+    local id = ARGV[1]
+    if ARGV[8] == '1' then
+      local existing = rcall('GET', KEYS[11])
+      if existing and rcall('EXISTS', ARGV[9] .. existing) == 1 then return {0, existing} end
+    end
+    if rcall('EXISTS', KEYS[1]) == 1 then return {0, id} end
+    local timestamp = tonumber(ARGV[5])
+    local delay = tonumber(ARGV[6])
+    local priority = tonumber(ARGV[7])
+    rcall('HSET', KEYS[1], 'name', ARGV[2], 'data', ARGV[3], 'opts', ARGV[4], 'timestamp', ARGV[5], 'delay', delay, 'priority', priority)
+    local maxEvents = rcall('HGET', KEYS[4], 'opts.maxLenEvents') or 10000
+    rcall('XADD', KEYS[10], 'MAXLEN', '~', maxEvents, '*', 'event', 'added', 'jobId', id, 'name', ARGV[2])
+    if delay > 0 then
+      -- BullMQ's delayed score: due time * 0x1000 plus a counter for jobs due in the same millisecond.
+      local due = timestamp + delay
+      local score = due * 0x1000
+      local maxScore = (due + 1) * 0x1000 - 1
+      local last = rcall('ZREVRANGEBYSCORE', KEYS[8], maxScore, score, 'WITHSCORES', 'LIMIT', 0, 1)
+      if last[2] then score = math.min(tonumber(last[2]) + 1, maxScore) end
+      rcall('ZADD', KEYS[8], score, id)
+      rcall('XADD', KEYS[10], 'MAXLEN', '~', maxEvents, '*', 'event', 'delayed', 'jobId', id, 'delay', due)
+      local first = rcall('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')
+      if first[2] then rcall('ZADD', KEYS[9], tonumber(first[2]) / 0x1000, '1') end
+    else
+      local queue = rcall('HMGET', KEYS[4], 'paused', 'concurrency')
+      local maxed = queue[1] or (queue[2] and rcall('LLEN', KEYS[5]) >= tonumber(queue[2]))
+      if priority > 0 then
+        local counter = rcall('INCR', KEYS[7])
+        rcall('ZADD', KEYS[6], priority * 0x100000000 + counter % 0x100000000, id)
+      elseif queue[1] then
+        rcall('LPUSH', KEYS[3], id)
+      else
+        rcall('LPUSH', KEYS[2], id)
+      end
+      if not maxed then rcall('ZADD', KEYS[9], 0, '0') end
+      rcall('XADD', KEYS[10], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', id)
+    end
+    if ARGV[8] == '1' then rcall('SET', KEYS[11], id) end
+    local n = rcall('INCR', KEYS[12])
+    rcall('ZADD', KEYS[13], n, id)
+    rcall('ZADD', KEYS[14], n, id)
+    return {1, id}` },
+  /**
+   * failed | cancelled → waiting, as BullMQ's retry does, plus Forja's part: failed steps get their
+   * tries back (completed steps keep results and checkpoints), the cancel and error marks go, the
+   * job data counts the retry (so the next delivery loads stored steps).
+   * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet. ARGV: jobId.
+   * Out: 1 re-queued, -1 no such job, -2 not failed or cancelled.
+   */
+  forjaRetry: { keys: 10, lua: `
+    local rcall = redis.call
+    local id = ARGV[1]
+    if rcall('EXISTS', KEYS[1]) == 0 then return -1 end
+    if rcall('ZREM', KEYS[2], id) == 0 then return -2 end
+    local steps = rcall('HGETALL', KEYS[9])
+    for i = 1, #steps, 2 do
+      if string.sub(steps[i], 1, 2) == 'm:' then
+        local meta = cjson.decode(steps[i + 1])
+        if meta.state ~= 'succeeded' then
+          meta.state = 'running'
+          meta.attempts = 0
+          meta.error = nil
+          rcall('HSET', KEYS[9], steps[i], cjson.encode(meta))
+        end
+      end
+    end
+    rcall('HDEL', KEYS[1], 'fcancel', 'fstate', 'ferr', 'progress', 'fpmsg', 'finishedOn', 'processedOn', 'failedReason', 'atm', 'ats')
+    -- The data is JSON.stringify({i, m, k?, r?}) written by this backend, so r, when present, ends it.
+    -- Edited as text: decoding and re-encoding would round the input's numbers.
+    local data = rcall('HGET', KEYS[1], 'data')
+    local s, _, r = string.find(data, ',"r":(%d+)}$')
+    if s then data = string.sub(data, 1, s - 1) .. ',"r":' .. (tonumber(r) + 1) .. '}'
+    else data = string.sub(data, 1, -2) .. ',"r":1}' end
+    rcall('HSET', KEYS[1], 'data', data)
+    local queue = rcall('HMGET', KEYS[5], 'paused', 'concurrency')
+    local maxed = queue[1] or (queue[2] and rcall('LLEN', KEYS[6]) >= tonumber(queue[2]))
+    if queue[1] then rcall('LPUSH', KEYS[4], id) else rcall('LPUSH', KEYS[3], id) end
+    if not maxed then rcall('ZADD', KEYS[7], 0, '0') end
+    rcall('SREM', KEYS[10], id)
+    local maxEvents = rcall('HGET', KEYS[5], 'opts.maxLenEvents') or 10000
+    rcall('XADD', KEYS[8], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', id, 'prev', 'failed')
+    return 1` },
   /** KEYS: lock, steps, order. ARGV: token, name, metaJson, hasResult, resultJson. Out: 1 stored, 0 fenced off. */
   forjaSaveStep: { keys: 3, lua: `
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -75,7 +162,8 @@ export const SCRIPTS: Record<string, ScriptDef> = {
 };
 
 export type ScriptedRedis = Redis & {
-  forjaRegister(seq: string, index: string, pindex: string, jobId: string): Promise<number>;
+  forjaEnqueue(...keysThenArgs: string[]): Promise<[0 | 1, string]>;
+  forjaRetry(...keysThenArgs: string[]): Promise<number>;
   forjaSaveStep(lock: string, steps: string, order: string, token: string, name: string, meta: string, hasResult: string, result: string): Promise<number>;
   forjaCheckpoint(lock: string, steps: string, order: string, token: string, name: string, meta: string, checkpoint: string): Promise<number>;
   forjaFencedSet(lock: string, job: string, token: string, ...fieldValues: string[]): Promise<number>;

@@ -5,7 +5,6 @@
  * no-op throughput several times one-transaction-per-job. Workers in this process are woken by an
  * event when a job is enqueued here; workers in other processes poll.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +13,7 @@ import {
   JOB_STATES, type EnqueueRequest, type JobError, type JobPage, type JobRecord, type JobState, type Lease, type LeasedJob,
   type LeaseStatus, type ListFilter, type LogEntry, type QueueBackend, type RetentionPolicy, type StepRecord,
 } from '../backend.js';
+import { EnqueuedSignal } from '../enqueued-signal.js';
 import { migrate } from './migrations.js';
 import { JobOperations } from './job-operations.js';
 import { parseJson, rowToJob, rowToStep, type StepRow } from './job-rows.js';
@@ -25,8 +25,9 @@ export interface SqliteBackendOptions {
   file: string;
 }
 
-export class SqliteBackend extends EventEmitter implements QueueBackend {
+export class SqliteBackend implements QueueBackend {
   readonly kind = 'sqlite' as const;
+  private readonly enqueued = new EnqueuedSignal();
   private db!: Database.Database;
   private ops!: JobOperations;
   private concurrency = new Map<string, number | undefined>();
@@ -34,8 +35,10 @@ export class SqliteBackend extends EventEmitter implements QueueBackend {
   private flushScheduled = false;
   private lastReclaim = 0;
 
-  constructor(private readonly options: SqliteBackendOptions) {
-    super();
+  constructor(private readonly options: SqliteBackendOptions) {}
+
+  onEnqueued(listener: (pipeline: string) => void): () => void {
+    return this.enqueued.on(listener);
   }
 
   async init(pipelines: { name: string; concurrency?: number }[]): Promise<void> {
@@ -58,15 +61,15 @@ export class SqliteBackend extends EventEmitter implements QueueBackend {
 
   async enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> {
     const { row, created } = this.ops.insertJob(request, Date.now());
-    if (created) this.emit('enqueued', request.pipeline);
+    if (created) this.enqueued.emit(request.pipeline);
     return { job: rowToJob(row), created };
   }
 
-  /** Many jobs in one transaction (bulk add). */
+  /** Many jobs in one transaction. */
   async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
     const now = Date.now();
     this.db.transaction(() => { for (const r of requests) this.ops.insertJob(r, now); }).immediate();
-    for (const p of new Set(requests.map((r) => r.pipeline))) this.emit('enqueued', p);
+    for (const p of new Set(requests.map((r) => r.pipeline))) this.enqueued.emit(p);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -139,7 +142,7 @@ export class SqliteBackend extends EventEmitter implements QueueBackend {
   async release(lease: Lease): Promise<boolean> {
     this.flush();
     const ok = this.ops.releaseJob(lease);
-    if (ok) this.emit('enqueued', lease.pipeline);
+    if (ok) this.enqueued.emit(lease.pipeline);
     return ok;
   }
 
@@ -181,7 +184,7 @@ export class SqliteBackend extends EventEmitter implements QueueBackend {
       }
       return this.ops.jobById(id)!;
     }).immediate();
-    this.emit('enqueued', row.pipeline);
+    this.enqueued.emit(row.pipeline);
     return rowToJob(row);
   }
 
