@@ -12,21 +12,31 @@ export class ForjaError extends Error {
   readonly headers: Record<string, string>;
   /** For protocols that name the offending field (OpenAI's `param`). */
   readonly param: string | undefined;
+  /** Extra fields for the error body (e.g. the id of the job a request conflicts with). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, statusCode: number, message: string, options: { cause?: unknown; headers?: Record<string, string>; param?: string } = {}) {
+  constructor(code: string, statusCode: number, message: string, options: ErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = 'ForjaError';
     this.code = code;
     this.statusCode = statusCode;
     this.headers = options.headers ?? {};
     this.param = options.param;
+    this.details = options.details;
   }
 }
 
-type ErrorFactory = (message: string, options?: { cause?: unknown; headers?: Record<string, string>; param?: string }) => ForjaError;
+export interface ErrorOptions {
+  cause?: unknown;
+  headers?: Record<string, string>;
+  param?: string;
+  details?: Record<string, unknown>;
+}
+
+type ErrorFactory = (message: string, options?: ErrorOptions) => ForjaError;
 
 function createError(code: string, statusCode: number): ErrorFactory & { code: string; statusCode: number } {
-  const factory = (message: string, options?: { cause?: unknown; headers?: Record<string, string>; param?: string }) =>
+  const factory = (message: string, options?: ErrorOptions) =>
     new ForjaError(code, statusCode, message, options);
   return Object.assign(factory, { code, statusCode });
 }
@@ -71,6 +81,7 @@ const catalogue = {
   PIPELINE_INPUT_INVALID: 400,
   JOB_NOT_FOUND: 404,
   JOB_STATE_CONFLICT: 409,
+  JOB_IDEMPOTENCY_CONFLICT: 409,
   WEBHOOK_SIGNATURE: 401,
   // anything not raised on purpose
   INTERNAL: 500,

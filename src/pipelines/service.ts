@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errors } from '../errors.js';
 import { AbortReason } from './abort.js';
+import { canonicalJson } from './canonical-json.js';
+import { checkDelay, checkIdempotencyKey } from './submit-limits.js';
 import type { PipelineDefinition, PipelineModels } from './define.js';
 import { JobEvents, type JobEvent } from './job-events.js';
 import { toJobView, type JobView } from './job-view.js';
@@ -111,7 +113,8 @@ export class PipelineService {
     if (this.options.runScheduler !== false) {
       this.scheduler = new Scheduler(scheduledPipelines(pipelines), {
         claimTick: (key, tick) => this.backend.claimScheduleTick(key, tick),
-        enqueue: (pipeline, input, idempotencyKey) => this.submit({ pipeline, input, idempotencyKey }),
+        // The scheduler's keys are `schedule:<tick>` already: their own namespace.
+        enqueue: (pipeline, input, idempotencyKey) => this.enqueueJob({ pipeline, input }, idempotencyKey),
         logger,
       });
       this.scheduler.start();
@@ -153,7 +156,19 @@ export class PipelineService {
     return this.scheduler?.fire(tickAt) ?? Promise.resolve([]);
   }
 
-  async submit(request: SubmitRequest): Promise<{ job: JobRecord; created: boolean }> {
+  /**
+   * A job from the jobs API (or code embedding Forja). Idempotency keys are stored in namespaces by
+   * source (`api:`, `delivery:` for webhooks, `schedule:` for ticks), so a key sent to the jobs API
+   * can never match a webhook delivery's or a schedule tick's. A repeated idempotency key returns the job it
+   * made (`created: false`) when the input is the same, and is a conflict when it is not.
+   */
+  submit(request: SubmitRequest): Promise<{ job: JobRecord; created: boolean }> {
+    const key = request.idempotencyKey;
+    return this.enqueueJob(request, key === undefined ? undefined : `api:${checkIdempotencyKey(key, 'idempotencyKey')}`);
+  }
+
+  /** Validates and enqueues; `storedKey` is the idempotency key with its namespace. */
+  private async enqueueJob(request: SubmitRequest, storedKey: string | undefined): Promise<{ job: JobRecord; created: boolean }> {
     const pipeline = this.byName.get(request.pipeline);
     if (!pipeline) throw errors.PIPELINE_NOT_FOUND(`pipeline "${request.pipeline}" not found`);
     const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
@@ -172,11 +187,17 @@ export class PipelineService {
     if (request.priority !== undefined && !(Number.isInteger(request.priority) && request.priority >= 0 && request.priority <= 2_097_152)) {
       throw errors.REQUEST_INVALID('priority must be an integer from 0 (most urgent) to 2097152');
     }
-    if (request.delayMs !== undefined && !(Number.isFinite(request.delayMs) && request.delayMs >= 0)) throw errors.REQUEST_INVALID('delayMs must be a number ≥ 0');
-    return this.backend.enqueue({
+    checkDelay(request.delayMs);
+    const out = await this.backend.enqueue({
       id: randomUUID(), pipeline: pipeline.name, input, priority: request.priority, delayMs: request.delayMs,
-      idempotencyKey: request.idempotencyKey, maxDeliveries: pipeline.definition.maxDeliveries,
+      idempotencyKey: storedKey, maxDeliveries: pipeline.definition.maxDeliveries,
     });
+    if (!out.created && canonicalJson(out.job.input) !== canonicalJson(input)) {
+      throw errors.JOB_IDEMPOTENCY_CONFLICT(
+        `idempotency key "${storedKey}" was already used for job ${out.job.id} of pipeline "${pipeline.name}" with a different input; use a new key for a new input`,
+        { details: { job_id: out.job.id } });
+    }
+    return out;
   }
 
   async get(id: string): Promise<JobView> {
@@ -218,7 +239,7 @@ export class PipelineService {
 
   /**
    * A webhook delivery: verified with the pipeline's secret (GitHub's X-Hub-Signature-256), de-duplicated
-   * by X-GitHub-Delivery or Idempotency-Key, its JSON body the job's input.
+   * by X-GitHub-Delivery or Idempotency-Key (namespace `delivery:`), its JSON body the job's input.
    */
   async receiveWebhook(name: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ job: JobRecord; created: boolean }> {
     const header = (h: string) => { const v = headers[h]; return Array.isArray(v) ? v[0] : v; };
@@ -247,9 +268,11 @@ export class PipelineService {
         throw errors.REQUEST_MALFORMED_JSON('webhook body is not valid JSON');
       }
     }
+    const deliveryHeader = header('x-github-delivery') !== undefined ? 'X-GitHub-Delivery' : 'Idempotency-Key';
     const key = header('x-github-delivery') ?? header('idempotency-key');
     try {
-      const out = await this.submit({ pipeline: name, input, idempotencyKey: key ? `delivery:${key}` : undefined });
+      const storedKey = key ? `delivery:${checkIdempotencyKey(key, `the ${deliveryHeader} header`)}` : undefined;
+      const out = await this.enqueueJob({ pipeline: name, input }, storedKey);
       count(out.created ? 'accepted' : 'duplicate');
       return out;
     } catch (err) {

@@ -103,7 +103,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     const err = toHttpError(error);
     if (err.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
-    void reply.code(err.statusCode).send({ error: err.message });
+    void reply.code(err.statusCode).send({ ...err.details, error: err.message });
   });
 
   // Before any route: the security hooks must be inherited by every protocol plugin.

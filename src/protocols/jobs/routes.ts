@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/service.js';
+import { checkIdempotencyKey } from '../../pipelines/submit-limits.js';
 import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
 import { listQuery, submitBody } from './schemas.js';
 
@@ -37,8 +38,12 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
 
   app.post('/api/jobs', { bodyLimit }, async (request, reply) => {
     const body = parse(submitBody, request.body, 'job request');
-    const headerKey = request.headers['idempotency-key'];
-    const idempotencyKey = body.idempotencyKey ?? (typeof headerKey === 'string' ? headerKey : undefined);
+    const header = request.headers['idempotency-key'];
+    const headerKey = typeof header === 'string' ? checkIdempotencyKey(header, 'the Idempotency-Key header') : undefined;
+    if (headerKey !== undefined && body.idempotencyKey !== undefined && headerKey !== body.idempotencyKey) {
+      throw errors.REQUEST_INVALID('the Idempotency-Key header and the body\'s idempotencyKey differ; send one of them');
+    }
+    const idempotencyKey = body.idempotencyKey ?? headerKey;
     const { job, created } = await service.submit({ ...body, idempotencyKey });
     return reply.code(202).header('location', statusUrl(job.id)).send({ id: job.id, status_url: statusUrl(job.id), state: job.state, duplicate: !created });
   });

@@ -1,13 +1,14 @@
 /** Wire schemas of the jobs API: the routes validate with them and /openapi.json is built from them. */
 import { z } from 'zod';
 import { JOB_STATES, type JobState } from '../../pipelines/queues/backend.js';
+import { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../pipelines/submit-limits.js';
 
 export const submitBody = z.object({
   pipeline: z.string().min(1),
   input: z.unknown().optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
+  idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
   priority: z.number().int().min(0).max(2_097_152).optional(),
-  delayMs: z.number().min(0).optional(),
+  delayMs: z.number().min(0).max(MAX_DELAY_MS).optional(),
 }).strict();
 
 export const listQuery = z.object({

@@ -38,7 +38,7 @@ describe('jobs HTTP API', () => {
     ], { worker: { concurrency: 4 } });
     app = Fastify();
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-      reply.code(err instanceof ForjaError ? err.statusCode : err.statusCode ?? 500).send({ error: err.message });
+      reply.code(err instanceof ForjaError ? err.statusCode : err.statusCode ?? 500).send({ ...(err instanceof ForjaError ? err.details : {}), error: err.message });
     });
     await app.register(jobsRoutes, { service, events: { pollMs: 50 } });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -75,6 +75,69 @@ describe('jobs HTTP API', () => {
     const b = await res.json() as { id: string; duplicate: boolean };
     assert.equal(b.id, a.id);
     assert.equal(b.duplicate, true);
+  });
+
+  it('answers 409 with the existing job\'s id when an idempotency key is reused with a different input', async () => {
+    const first = await (await post('/api/jobs', { pipeline: 'ingest', input: { url: 'https://example.com/k', depth: 1 }, idempotencyKey: 'reused' })).json() as { id: string };
+    const sameInOtherOrder = await post('/api/jobs', { pipeline: 'ingest', input: { depth: 1, url: 'https://example.com/k' } }, { 'idempotency-key': 'reused' });
+    assert.equal(sameInOtherOrder.status, 202);
+    assert.equal((await sameInOtherOrder.json() as { id: string }).id, first.id);
+    for (const res of [
+      await post('/api/jobs', { pipeline: 'ingest', input: { url: 'https://example.com/other' }, idempotencyKey: 'reused' }),
+      await post('/api/jobs', { pipeline: 'ingest', input: { url: 'https://example.com/k', depth: 2 } }, { 'idempotency-key': 'reused' }),
+    ]) {
+      assert.equal(res.status, 409);
+      const body = await res.json() as { error: string; job_id: string };
+      assert.equal(body.job_id, first.id);
+      assert.match(body.error, /already used .* with a different input/);
+    }
+  });
+
+  it('keeps API keys apart from webhook delivery ids: a client cannot pre-empt a delivery', async () => {
+    const delivery = 'd-preempt';
+    const squatter = await post('/api/jobs', { pipeline: 'ingest', input: { url: 'https://example.com/hook' }, idempotencyKey: `delivery:${delivery}` });
+    assert.equal(squatter.status, 202);
+    const { id: squatterId } = await squatter.json() as { id: string };
+    const body = JSON.stringify({ url: 'https://example.com/hook' });
+    const res = await fetch(`${base}/hooks/ingest`, {
+      method: 'POST', body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(SECRET, body), 'x-github-delivery': delivery },
+    });
+    assert.equal(res.status, 202);
+    const genuine = await res.json() as { id: string; duplicate: boolean };
+    assert.equal(genuine.duplicate, false, 'the signed delivery made its own job');
+    assert.notEqual(genuine.id, squatterId);
+  });
+
+  it('bounds idempotency keys from the header and from webhook deliveries like the body field', async () => {
+    const input = { url: 'https://example.com/len' };
+    const longHeader = await post('/api/jobs', { pipeline: 'ingest', input }, { 'idempotency-key': 'h'.repeat(257) });
+    assert.equal(longHeader.status, 400);
+    assert.match((await longHeader.json() as { error: string }).error, /Idempotency-Key header must be 1 to 256 characters long \(it has 257\)/);
+    assert.equal((await post('/api/jobs', { pipeline: 'ingest', input, idempotencyKey: 'b'.repeat(257) })).status, 400);
+    assert.equal((await post('/api/jobs', { pipeline: 'ingest', input }, { 'idempotency-key': 'h'.repeat(256) })).status, 202);
+    const differ = await post('/api/jobs', { pipeline: 'ingest', input, idempotencyKey: 'one' }, { 'idempotency-key': 'two' });
+    assert.equal(differ.status, 400);
+    assert.match((await differ.json() as { error: string }).error, /differ/);
+    const body = JSON.stringify(input);
+    const hook = await fetch(`${base}/hooks/ingest`, {
+      method: 'POST', body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(SECRET, body), 'x-github-delivery': 'g'.repeat(300) },
+    });
+    assert.equal(hook.status, 400);
+    assert.match((await hook.json() as { error: string }).error, /X-GitHub-Delivery header must be 1 to 256 characters/);
+  });
+
+  it('bounds delayMs with a 400 that names the limit', async () => {
+    for (const delayMs of [1e300, 365 * 86_400_000 + 1]) {
+      const res = await post('/api/jobs', { pipeline: 'parked', delayMs });
+      assert.equal(res.status, 400);
+      assert.match((await res.json() as { error: string }).error, /delayMs.*31536000000/);
+    }
+    await assert.rejects(service.submit({ pipeline: 'parked', delayMs: 1e300 }), /delayMs must be a number from 0 to 31536000000/);
+    const longest = await post('/api/jobs', { pipeline: 'parked', delayMs: 365 * 86_400_000 });
+    assert.equal(longest.status, 202);
+    assert.equal((await post(`/api/jobs/${(await longest.json() as { id: string }).id}/cancel`)).status, 200);
   });
 
   it('answers bad requests with the right status and an error message', async () => {
