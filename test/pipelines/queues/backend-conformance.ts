@@ -63,9 +63,11 @@ export function runBackendConformance(target: ConformanceTarget): void {
       const p = pname();
       const b = await open([{ name: p }]);
       const first = await enqueue(b, p, { idempotencyKey: 'k1' });
-      const again = await enqueue(b, p, { idempotencyKey: 'k1' });
+      const again = await enqueue(b, p, { idempotencyKey: 'k1', input: { n: 2 } });
       assert.equal(again.created, false);
       assert.equal(again.job.id, first.job.id);
+      assert.deepEqual(again.job.input, { n: 1 }, 'the stored job comes back with its own input, for the caller to compare');
+      assert.equal(again.job.idempotencyKey, 'k1');
     });
 
     it('one idempotency key yields one job when many submit it at once, over several connections', async () => {
