@@ -24,6 +24,7 @@ import { pipelineModels } from './pipeline-models.js';
 import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { FORJA_VERSION } from './version.js';
 import { registerSecurity, type Security } from '../security/index.js';
 
@@ -90,6 +91,8 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 512 },
   });
+  // Before any plugin: every route that takes JSON inherits the depth-bounded parser.
+  registerJsonBodyParser(app);
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
+import { assertJsonDepth } from '../../server/json-body.js';
 import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/service.js';
 import { checkIdempotencyKey } from '../../pipelines/submit-limits.js';
 import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
@@ -67,7 +68,15 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
   // Webhooks need the exact bytes that were signed: every content type is kept as a raw Buffer here.
   await app.register(async (hooks) => {
     hooks.removeAllContentTypeParsers();
-    hooks.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+    // The service parses the body as JSON whatever its content type, so the depth bound applies to all.
+    hooks.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+      try {
+        assertJsonDepth(body as Buffer, 'webhook body');
+        done(null, body);
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
     hooks.post<{ Params: { pipeline: string } }>('/hooks/:pipeline', { bodyLimit }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { job, created } = await service.receiveWebhook(request.params.pipeline, raw, request.headers);

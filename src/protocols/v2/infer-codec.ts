@@ -4,6 +4,7 @@
  */
 import type { Tensor } from '../../inference/types.js';
 import { errors } from '../../errors.js';
+import { parseJsonBytes } from '../../server/json-body.js';
 import { inferRequestSchema, type InferRequestBody } from './schemas.js';
 import { decodeJsonData, toJsonOutput } from './json-tensors.js';
 import { decodeBinaryData, encodeBinaryData } from './binary-tensors.js';
@@ -29,12 +30,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     jsonPart = raw.subarray(0, n);
     binary = raw.subarray(n);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(jsonPart.toString('utf8'));
-  } catch (err) {
-    throw errors.REQUEST_MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
-  }
+  const parsed = parseJsonBytes(jsonPart);
   const result = inferRequestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -7,6 +7,7 @@ import type { InferenceService } from '../../inference/inference-service.js';
 import type { ServingMetrics } from '../../telemetry/metrics.js';
 import { errors } from '../../errors.js';
 import { toHttpError } from '../../server/http-errors.js';
+import { parseJsonBytes } from '../../server/json-body.js';
 import { v2ErrorHandler } from './errors.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './infer-codec.js';
 import { repositoryIndexRequestSchema } from './schemas.js';
@@ -115,9 +116,5 @@ function specJson(spec: { name: string; datatype: string; shape: number[] }) {
 
 function parseOptionalJson(body: Buffer | undefined): unknown {
   if (!body || body.length === 0) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw errors.REQUEST_MALFORMED_JSON(`malformed JSON body: ${(err as Error).message}`);
-  }
+  return parseJsonBytes(body);
 }
