@@ -1,7 +1,10 @@
-// A cron schedule: fires once a night (UTC) even with several workers running, and once only.
+// A cron schedule: fires once a night (03:00 UTC) even with several workers running, and once only.
+// Run it now by hand: forja jobs submit nightly-cleanup (the input defaults to 30 days).
+import { z } from 'zod';
 import { definePipeline } from 'forja';
 
 export default definePipeline({
+  input: z.object({ olderThanDays: z.number().int().min(1).max(36_500).default(30) }),
   schedule: { cron: '0 3 * * *', input: { olderThanDays: 30 } },
   retry: { attempts: 2 },
   async run(input, ctx) {

@@ -3,6 +3,9 @@
  * shape works too. A pipeline module's default export is one of these.
  */
 import type { ZodType } from 'zod';
+import type { ChatCompletion, ChatCompletionRequest, InferRequest, InferResponse, ModelCallOptions } from './model-calls.js';
+
+export type { PipelineModels } from './model-calls.js';
 
 /** How a step (or, by default, every step of a pipeline) is retried. Temporal's RetryPolicy, in ms. */
 export interface RetryPolicy {
@@ -48,12 +51,6 @@ export interface JobInfo {
   attempt: number;
 }
 
-/** The model calls a pipeline may make; the server injects the real model manager. */
-export interface PipelineModels {
-  infer(model: string, request: unknown): Promise<unknown>;
-  chat(model: string, request: unknown): Promise<unknown>;
-}
-
 export interface PipelineContext {
   job: JobInfo;
   /** Aborted on cancellation, pipeline timeout, lost lease or shutdown deadline. */
@@ -62,10 +59,17 @@ export interface PipelineContext {
   step<T>(name: string, fn: (tools: StepTools) => T | Promise<T>, options?: StepOptions): Promise<T>;
   progress(fraction: number, message?: string): void;
   log(message: string, data?: unknown): void;
-  /** Calls a model loaded by this server (OIP v2 request shape), in process. */
-  infer(model: string, request: unknown): Promise<unknown>;
-  /** Calls a chat model loaded by this server (OpenAI chat request shape), in process. */
-  chat(model: string, request: unknown): Promise<unknown>;
+  /**
+   * Runs a model of this process's repository, in process: the body of `POST /v2/models/{model}/infer`
+   * in, the v2 JSON response out (`outputs[i].data` flat).
+   */
+  infer(model: string, request: InferRequest, options?: ModelCallOptions): Promise<InferResponse>;
+  /**
+   * Chats with a language model of this process's repository (GGUF or external backend): the body of
+   * `POST /v1/chat/completions` without `model` in, the same `chat.completion` object out
+   * (`reply.choices[0].message.content`).
+   */
+  chat(model: string, request: ChatCompletionRequest, options?: ModelCallOptions): Promise<ChatCompletion>;
 }
 
 export interface ScheduleOptions {

@@ -1,6 +1,10 @@
 /** Durable pipelines: the public API, the service, and the parts it is built from. */
 export { definePipeline, NonRetryableError } from './define.js';
 export type {
+  InferRequest, InferResponse, InferInputTensor, InferOutputTensor, InferDatatype, TensorValue,
+  ChatCompletionRequest, ChatCompletion, ChatMessageParam, ChatResponseFormat, ChatFinishReason, ModelCallOptions,
+} from './model-calls.js';
+export type {
   PipelineDefinition, PipelineContext, StepTools, StepOptions, RetryPolicy, JobInfo, PipelineModels,
   ScheduleOptions, WebhookOptions, RetentionOptions,
 } from './define.js';

@@ -72,8 +72,9 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
         }
         return executeStep(stepEnv, previous, name, fn, options);
       },
-      infer: (model, request) => (deps.models ? deps.models.infer(model, request) : noModels()),
-      chat: (model, request) => (deps.models ? deps.models.chat(model, request) : noModels()),
+      // The run's signal by default: a cancelled or timed-out job stops its model calls too.
+      infer: (model, request, options) => (deps.models ? deps.models.infer(model, request, { signal: options?.signal ?? runSignal }) : noModels()),
+      chat: (model, request, options) => (deps.models ? deps.models.chat(model, request, { signal: options?.signal ?? runSignal }) : noModels()),
     };
 
     const result = await raceAbort(Promise.resolve().then(() => pipeline.definition.run(job.input, ctx)), runSignal);

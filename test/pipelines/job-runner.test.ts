@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { definePipeline, NonRetryableError } from '../../src/pipelines/define.js';
+import type { PipelineModels } from '../../src/pipelines/model-calls.js';
 import type { PipelineService } from '../../src/pipelines/service.js';
 import { gate, startService, waitForJob } from './service-harness.js';
 import { tempDir } from './helpers.js';
@@ -67,7 +68,7 @@ describe('job runner', () => {
     const models = {
       infer: async (model: string) => { calls.push(`infer:${model}`); return { outputs: [{ name: 'label', data: ['cat'] }] }; },
       chat: async (model: string) => { calls.push(`chat:${model}`); return { choices: [{ message: { content: 'hi' } }] }; },
-    };
+    } as unknown as PipelineModels; // the wiring only; test/e2e/pipeline-models.test.ts runs real models
     const def = definePipeline({
       name: 'models',
       async run(_input, ctx) {
