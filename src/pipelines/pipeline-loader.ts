@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineDefinition } from './define.js';
+import { resolveForjaForPipelines } from './bare-specifiers.js';
 import { parseCron } from './cron.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy } from './retry-policy.js';
 
@@ -52,6 +53,7 @@ export async function loadPipelineDirectory(dir: string): Promise<{ pipelines: L
     return { pipelines, failures: [{ file: dir, name: path.basename(dir), error: `cannot read the pipelines directory: ${(err as Error).message}` }] };
   }
   const names = new Set<string>();
+  resolveForjaForPipelines();
   for (const entry of entries) {
     const ext = path.extname(entry);
     const file = path.join(dir, entry);

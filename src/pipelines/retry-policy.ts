@@ -42,7 +42,8 @@ export function backoffDelay(policy: ResolvedRetryPolicy, attempt: number, rando
 }
 
 export function isRetryable(policy: ResolvedRetryPolicy, error: unknown): boolean {
-  if (error instanceof NonRetryableError) return false;
+  // By name too: a pipeline project may bring its own copy of forja, with its own class.
+  if (error instanceof NonRetryableError || (error as { name?: unknown } | null)?.name === 'NonRetryableError') return false;
   const e = error as { name?: unknown; code?: unknown; nonRetryable?: unknown } | null;
   if (e && e.nonRetryable === true) return false;
   if (e && typeof e.name === 'string' && policy.nonRetryable.includes(e.name)) return false;
