@@ -70,6 +70,15 @@ describe('forja doctor', () => {
     assert.match(row(run.stdout, 'model add v1'), /^✓/, 'the good model is still reported as loadable');
   });
 
+  test('a GGUF with a valid magic and junk after it: ✗ with the reason, the run still ends', () => {
+    const dir = path.join(root, 'junk-gguf');
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    writeFileSync(path.join(dir, 'models', 'junk.gguf'), Buffer.from('GGUF\x03\x00\x00\x00garbage', 'latin1'));
+    const run = doctor(dir, ['-m', 'models', '--data', 'data']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(row(run.stdout, 'model junk v1'), /^✗ .*unreadable header or metadata .*past the end of the file/);
+  });
+
   test('an invalid config file: exit 1, ✗ naming the bad key, other checks still run', () => {
     const dir = path.join(root, 'bad-config');
     mkdirSync(path.join(dir, 'models'), { recursive: true });

@@ -1,12 +1,15 @@
 /**
- * Checks a GGUF file in JavaScript before llama.cpp sees it. Several llama.cpp failures are
- * GGML_ASSERT/abort() calls that take the whole process down (a missing feed_forward_length, a
- * vocabulary with duplicate tokens, tensor data past the end of the file), so anything that
- * could reach one of them is refused here with a reason the model manager can show.
+ * Checks a GGUF file in JavaScript before llama.cpp or node-llama-cpp sees it. Several llama.cpp
+ * failures are GGML_ASSERT/abort() calls that take the whole process down (a missing
+ * feed_forward_length, a vocabulary with duplicate tokens, tensor data past the end of the file),
+ * and node-llama-cpp's header reader loops for ever on a junk header, so the header is read by
+ * our own bounded reader and anything that could reach one of those is refused here with a
+ * reason the model manager can show.
  */
 import { statSync } from 'node:fs';
-import { readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp';
+import type { Llama } from 'node-llama-cpp';
 import { errors } from '../../../errors.js';
+import { GgufFormatError, readGgufHeader, type GgufHeader } from './gguf-header.js';
 import { ggmlTypeSize, isArchitectureSupported } from './native-bindings.js';
 
 /** Hyperparameters without which llama.cpp aborts or cannot build the graph, by family. */
@@ -23,7 +26,7 @@ const FAMILY_KEYS: Record<string, string[]> = {
 
 export interface GgufSummary {
   architecture: string;
-  info: GgufFileInfo;
+  info: GgufHeader;
   fileBytes: number;
   /** Bytes of tensor data (the weights). */
   weightBytes: number;
@@ -40,11 +43,12 @@ export async function validateGguf(path: string, llama?: Llama): Promise<GgufSum
   } catch (err) {
     throw fail(`cannot read the file (${(err as Error).message})`);
   }
-  let info: GgufFileInfo;
+  let info: GgufHeader;
   try {
-    info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: false });
+    info = await readGgufHeader(path);
   } catch (err) {
-    throw fail(`unreadable header or metadata (${(err as Error).message.split('\n')[0]})`);
+    if (err instanceof GgufFormatError) throw fail(`unreadable header or metadata (${err.message})`);
+    throw fail(`cannot read the file (${(err as Error).message})`);
   }
   const metadata = info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
   const general = metadata.general ?? {};
@@ -53,7 +57,8 @@ export async function validateGguf(path: string, llama?: Llama): Promise<GgufSum
   if (llama && isArchitectureSupported(llama, architecture) === false) {
     throw fail(`architecture "${architecture}" is not supported by this llama.cpp build`);
   }
-  if (info.splicedParts !== 1 || typeof general.split_count === 'number' && (general.split_count as number) > 1) {
+  const split = (metadata.split ?? {}) as Record<string, unknown>;
+  if ([general.split_count, split.count].some((count) => typeof count === 'number' && count > 1)) {
     throw fail('split GGUF files are not supported; merge the parts into one file');
   }
 
@@ -99,23 +104,20 @@ function checkVocabulary(tokenizer: Record<string, unknown> | undefined, fail: (
   return tokens.length;
 }
 
-function checkTensors(info: GgufFileInfo, fileBytes: number, llama: Llama | undefined, fail: (r: string) => Error): number {
+function checkTensors(info: GgufHeader, fileBytes: number, llama: Llama | undefined, fail: (r: string) => Error): number {
   const tensors = info.tensorInfo ?? [];
   if (tensors.length === 0) throw fail('the file has no tensors');
-  if (info.infoEndOffset !== undefined && info.infoEndOffset > fileBytes) throw fail('the header runs past the end of the file');
+  if (info.infoEndOffset > fileBytes) throw fail('the header runs past the end of the file');
   let total = 0;
   for (const tensor of tensors) {
     let elements = 1;
-    for (const d of tensor.dimensions) {
-      const n = Number(d);
-      if (!Number.isSafeInteger(n) || n < 0) throw fail(`tensor ${tensor.name} has an invalid dimension ${String(d)}`);
-      elements *= n;
-    }
+    for (const d of tensor.dimensions) elements *= d;
+    if (!Number.isSafeInteger(elements)) throw fail(`tensor ${tensor.name} has more elements than any file can hold`);
     const size = llama ? ggmlTypeSize(llama, tensor.ggmlType) : FALLBACK_TYPE_SIZES[tensor.ggmlType];
     if (!size) throw fail(`tensor ${tensor.name} has an unknown type ${tensor.ggmlType}`);
     if (elements % size.blockSize !== 0) throw fail(`tensor ${tensor.name} has ${elements} elements, not a multiple of its block size ${size.blockSize}`);
     const bytes = (elements / size.blockSize) * size.typeSize;
-    const end = Number(tensor.fileOffset) + bytes;
+    const end = tensor.fileOffset + bytes;
     if (!Number.isSafeInteger(end) || end > fileBytes) {
       throw fail(`tensor ${tensor.name} ends at byte ${end} but the file has ${fileBytes} bytes (truncated?)`);
     }
