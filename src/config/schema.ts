@@ -36,8 +36,8 @@ const modelsSchema = z.object({
   instances: z.number().int().min(1).max(64).default(1),
   /** ONNX sessions run on worker threads (the event loop never waits on compute), inline on the main thread, or auto: inline when a timed warm-up shows the model computes in under 0.3 ms. */
   execution: z.enum(['auto', 'worker', 'inline']).default('auto'),
-  /** ONNX intra-op threads per session; 1 holds up best when the HTTP loop shares the cores. */
-  threads: z.number().int().min(1).max(256).default(1),
+  /** Threads per model unless model.yaml sets them: ONNX intra-op threads (unset: 1, which holds up best when the HTTP loop shares the cores) and GGUF decode threads (unset: cores - 1). */
+  threads: z.number().int().min(1).max(256).optional(),
   /** Let onnxruntime's threads spin between runs (faster alone, slower beside the event loop). */
   spinning: z.boolean().default(false),
   /** auto: CUDA first when this build and machine have it, then CPU. */

@@ -60,9 +60,9 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   const manager = new ModelManager({
     repositoryDir: path.resolve(m.dir),
     loaders: {
-      onnx: createOnnxLoader({ threads: m.threads, instances: m.instances, execution: m.execution, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
-      gguf: lazyLoader(async () => (await import('../inference/backends/llama/index.js')).createLlamaLoader({ registry, logger })),
-      external: lazyLoader(async () => (await import('../inference/backends/external/index.js')).createExternalLoader({ logger })),
+      onnx: createOnnxLoader({ threads: m.threads ?? 1, instances: m.instances, execution: m.execution, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
+      gguf: lazyLoader(async () => (await import('../inference/backends/llama/index.js')).createLlamaLoader({ registry, logger, threads: m.threads })),
+      external: lazyLoader(async () => (await import('../inference/backends/external/index.js')).createExternalLoader({ logger, threads: m.threads })),
       ...options.loaders,
     },
     budgetBytes: m.memory_budget_bytes ?? Math.floor(os.freemem() * m.memory_budget_fraction),

@@ -13,6 +13,8 @@ import { OpenAIUpstreamModel } from './openai-upstream.js';
 export interface ExternalLoaderDeps {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** llama-server threads of a model whose model.yaml sets none (config `models.threads`); unset: defaultThreads(). */
+  threads?: number;
 }
 
 export function createExternalLoader(deps: ExternalLoaderDeps): ModelLoader & { load(source: ModelVersionSource, options: { preferGpu: boolean }): Promise<ProxyLanguageModel> } {
@@ -35,7 +37,7 @@ export function createExternalLoader(deps: ExternalLoaderDeps): ModelLoader & { 
       const server = new LlamaServerProcess({
         binary: backend.binary,
         model: backend.model,
-        threads: source.config.threads ?? defaultThreads(),
+        threads: source.config.threads ?? deps.threads ?? defaultThreads(),
         parallel: source.config.parallel ?? 4,
         contextSize: source.config.context_size,
         args: backend.args,

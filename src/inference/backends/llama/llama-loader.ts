@@ -24,6 +24,8 @@ export interface LlamaLoaderDeps {
   logger: Logger;
   /** A node-llama-cpp runtime to share; by default one is created on first use (GPU if a prebuilt GPU binary fits). */
   llama?: Llama;
+  /** Decode threads of a model whose model.yaml sets none (config `models.threads`); unset: defaultThreads(). */
+  threads?: number;
 }
 
 export interface LlamaLoader extends ModelLoader {
@@ -47,14 +49,14 @@ interface Settings extends ContextShape {
   maxWaiting: number;
 }
 
-function settingsFor(source: ModelVersionSource, summary: GgufSummary): Settings {
+function settingsFor(source: ModelVersionSource, summary: GgufSummary, globalThreads: number | undefined): Settings {
   const c = source.config;
   const sequences = c.parallel ?? DEFAULT_PARALLEL;
   return {
     contextSize: c.context_size ?? Math.min(summary.trainContextSize, DEFAULT_CONTEXT_CAP),
     sequences,
     batchSize: Math.max(DEFAULT_BATCH, sequences),
-    threads: c.threads ?? defaultThreads(),
+    threads: c.threads ?? globalThreads ?? defaultThreads(),
     maxWaiting: c.max_waiting ?? DEFAULT_MAX_WAITING,
   };
 }
@@ -90,13 +92,13 @@ export function createLlamaLoader(deps: LlamaLoaderDeps): LlamaLoader {
     async estimateMemory(source: ModelVersionSource): Promise<number> {
       if (source.config.memory_bytes) return source.config.memory_bytes;
       const summary = await validateGguf(source.path, await getRuntime());
-      return estimateGgufMemory(summary, settingsFor(source, summary));
+      return estimateGgufMemory(summary, settingsFor(source, summary, deps.threads));
     },
 
     async load(source: ModelVersionSource, { preferGpu, signal }): Promise<LanguageModel> {
       const llama = await getRuntime();
       const summary = await validateGguf(source.path, llama);
-      const settings = settingsFor(source, summary);
+      const settings = settingsFor(source, summary, deps.threads);
       const log = deps.logger.child({ model: source.name, version: source.version });
       const wantsGpu = preferGpu && !(source.config.execution_providers?.length === 1 && source.config.execution_providers[0] === 'cpu');
       let opened: { model: LlamaModel; context: LlamaContext } | undefined;
