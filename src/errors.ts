@@ -84,6 +84,8 @@ const catalogue = {
   JOB_STATE_CONFLICT: 409,
   JOB_IDEMPOTENCY_CONFLICT: 409,
   WEBHOOK_SIGNATURE: 401,
+  QUEUE_UNAVAILABLE: 503,
+  STORAGE_FULL: 503,
   // anything not raised on purpose
   INTERNAL: 500,
 } as const;

@@ -52,6 +52,8 @@ const pipelinesSchema = z.object({
   /** sqlite: embedded, no service needed; redis: BullMQ for many machines. */
   backend: z.enum(['sqlite', 'redis']).default('sqlite'),
   redis_url: z.string().default('redis://127.0.0.1:6379'),
+  /** How long a jobs API request waits for Redis before answering 503 (FORJA_ERR_QUEUE_UNAVAILABLE). */
+  backend_timeout_ms: z.number().int().positive().default(3000),
 }).strict();
 
 const dataSchema = z.object({

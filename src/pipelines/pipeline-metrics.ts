@@ -18,6 +18,7 @@ export class PipelineMetrics {
   readonly stepRetries: Counter<'pipeline' | 'step'>;
   readonly jobs: Gauge<'state'>;
   readonly webhooks: Counter<'pipeline' | 'result'>;
+  readonly backendUp: Gauge;
 
   constructor(registry: Registry, countJobs: () => Promise<Record<JobState, number>>) {
     const registers = [registry];
@@ -26,12 +27,21 @@ export class PipelineMetrics {
     this.queueWait = new Histogram({ name: 'forja_pipeline_queue_wait_seconds', help: 'Time a job waited from due to started.', labelNames: ['pipeline'], buckets: WAIT_BUCKETS, registers });
     this.stepRetries = new Counter({ name: 'forja_pipeline_step_retries_total', help: 'Step attempts that failed and were retried.', labelNames: ['pipeline', 'step'], registers });
     this.webhooks = new Counter({ name: 'forja_webhook_deliveries_total', help: 'Webhook deliveries by result.', labelNames: ['pipeline', 'result'], registers });
-    this.jobs = new Gauge({
-      name: 'forja_pipeline_jobs', help: 'Jobs in storage by state.', labelNames: ['state'], registers,
-      async collect() {
+    // Both gauges are read from one count per scrape, and an outage must not fail the whole scrape:
+    // it shows as forja_pipeline_backend_up 0 (the job counts keep their last known values).
+    let pending: Promise<void> | undefined;
+    const refresh = () => pending ??= (async () => {
+      try {
         const counts = await countJobs();
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
+        for (const [state, n] of Object.entries(counts)) this.jobs.set({ state }, n);
+        this.backendUp.set(1);
+      } catch {
+        this.backendUp.set(0);
+      } finally {
+        pending = undefined;
+      }
+    })();
+    this.jobs = new Gauge({ name: 'forja_pipeline_jobs', help: 'Jobs in storage by state.', labelNames: ['state'], registers, collect: refresh });
+    this.backendUp = new Gauge({ name: 'forja_pipeline_backend_up', help: 'Whether the job queue storage answered at the last scrape (1) or not (0).', registers, collect: refresh });
   }
 }

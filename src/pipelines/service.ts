@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { errors } from '../errors.js';
+import { errors, toForjaError, type ForjaError } from '../errors.js';
 import { AbortReason } from './abort.js';
 import { canonicalJson } from './canonical-json.js';
 import { checkDelay, checkIdempotencyKey } from './submit-limits.js';
@@ -34,6 +34,8 @@ export interface PipelineServiceOptions {
   redisUrl?: string;
   /** Key prefix in Redis (separate Forja installations sharing one Redis). Default "forja". */
   redisPrefix?: string;
+  /** How long a request waits for the queue storage before QUEUE_UNAVAILABLE (Redis). Default 3000 ms. */
+  backendTimeoutMs?: number;
   registry: Registry;
   logger: Logger;
   models?: PipelineModels;
@@ -73,6 +75,8 @@ export class PipelineService {
   private scheduler: Scheduler | undefined;
   private sweeper: RetentionSweeper | undefined;
   private started = false;
+  /** The backend is open (between init and close). */
+  private open = false;
 
   constructor(readonly options: PipelineServiceOptions) {
     this.metrics = new PipelineMetrics(options.registry, () => this.backend.counts());
@@ -98,6 +102,7 @@ export class PipelineService {
     const pipelines = [...this.byName.values()];
     this.backend = await this.createBackend();
     await this.backend.init(pipelines.map((p) => ({ name: p.name, concurrency: p.definition.concurrency })));
+    this.open = true;
     logger.info({ pipelines: pipelines.map((p) => p.name), backend: this.backend.kind }, 'pipelines loaded');
 
     if (this.options.runWorker !== false && pipelines.length > 0) {
@@ -128,6 +133,7 @@ export class PipelineService {
   async stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.open = false;
     this.scheduler?.stop();
     this.sweeper?.stop();
     await this.worker?.stop(timeoutMs);
@@ -233,6 +239,17 @@ export class PipelineService {
     return this.backend.counts();
   }
 
+  /** Whether jobs can be submitted and read now (the jobs readiness probe); the reason when not. */
+  async ready(): Promise<{ ready: true } | { ready: false; error: ForjaError }> {
+    if (!this.open) return { ready: false, error: errors.SHUTTING_DOWN('the pipeline service is starting or shutting down') };
+    try {
+      await this.backend.ping();
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, error: toForjaError(err) };
+    }
+  }
+
   subscribe(jobId: string | '*', listener: (event: JobEvent) => void): () => void {
     return this.events.subscribe(jobId, listener);
   }
@@ -284,7 +301,10 @@ export class PipelineService {
   private async createBackend(): Promise<QueueBackend> {
     if (this.options.backend === 'redis') {
       const { RedisBackend } = await import('./queues/redis/index.js');
-      return new RedisBackend({ url: this.options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: this.options.redisPrefix ?? 'forja', logger: this.options.logger });
+      return new RedisBackend({
+        url: this.options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: this.options.redisPrefix ?? 'forja', logger: this.options.logger,
+        commandTimeoutMs: this.options.backendTimeoutMs,
+      });
     }
     return new SqliteBackend({ file: path.join(path.resolve(this.options.dataDir), 'jobs.sqlite') });
   }

@@ -28,6 +28,7 @@ const RULES: Rule[] = [
   { pattern: '/health', access: 'public' },
   { pattern: '/healthz', access: 'public' },
   { pattern: '/readyz', access: 'public' },
+  { pattern: '/api/jobs/ready', access: 'public' },
   // The API description holds no data; clients and generators fetch it without a key.
   { pattern: '/openapi.json', access: 'public' },
   { pattern: '/docs', access: 'public' },

@@ -141,6 +141,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
       pipelinesDir: path.resolve(config.pipelines.dir),
       backend: config.pipelines.backend,
       redisUrl: config.pipelines.redis_url,
+      backendTimeoutMs: config.pipelines.backend_timeout_ms,
       registry,
       logger,
       models: pipelineModels(inference),

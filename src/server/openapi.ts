@@ -42,6 +42,7 @@ const operations: Operation[] = [
   { method: 'post', path: '/v1/embeddings', summary: 'Embeddings', tag: 'openai', body: embeddingSchema },
   { method: 'post', path: '/api/jobs', summary: 'Submit a job (202 with its status URL)', tag: 'jobs', body: submitBody },
   { method: 'get', path: '/api/jobs', summary: 'List jobs (pipeline, state, limit, cursor)', tag: 'jobs' },
+  { method: 'get', path: '/api/jobs/ready', summary: 'Jobs readiness: 503 while the queue storage cannot serve', tag: 'jobs' },
   { method: 'get', path: '/api/jobs/{id}', summary: 'A job with its steps, progress, result or error', tag: 'jobs' },
   { method: 'post', path: '/api/jobs/{id}/cancel', summary: 'Cancel a job (409 when finished)', tag: 'jobs' },
   { method: 'post', path: '/api/jobs/{id}/retry', summary: 'Retry a job; completed steps are not run again', tag: 'jobs' },

@@ -126,6 +126,12 @@ export interface QueueBackend {
   readonly kind: 'sqlite' | 'redis';
   init(pipelines: { name: string; concurrency?: number }[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Resolves when the storage answers requests now. Every request-side call (enqueue, reads, cancel,
+   * retry, ping) fails within a bounded time when storage cannot serve, with FORJA_ERR_QUEUE_UNAVAILABLE
+   * or FORJA_ERR_STORAGE_FULL, and an enqueue that failed so never creates the job later.
+   */
+  ping(): Promise<void>;
 
   /** Adds a job; with an idempotency key already used for this pipeline, returns that job instead. */
   enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }>;

@@ -3,7 +3,7 @@
  *   POST /api/jobs {pipeline, input, idempotencyKey?, priority?, delayMs?} → 202 {id, status_url}
  *   GET  /api/jobs?pipeline=&state=&limit=&cursor=      GET /api/jobs/{id}
  *   POST /api/jobs/{id}/cancel    POST /api/jobs/{id}/retry    GET /api/jobs/{id}/events (SSE)
- *   GET  /api/pipelines
+ *   GET  /api/jobs/ready (the jobs readiness probe)    GET  /api/pipelines
  *   POST /hooks/{pipeline}  (raw body, GitHub HMAC signature, de-duplicated by delivery id)
  * Errors are thrown as ForjaErrors; the server's error handler writes them.
  */
@@ -53,6 +53,14 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
     const q = parse(listQuery, request.query, 'query');
     const page = await service.list(q);
     return { jobs: page.jobs, next_cursor: page.nextCursor ?? null };
+  });
+
+  // The jobs readiness probe (public, like /v2/health/ready): 503 while the queue storage cannot serve.
+  app.get('/api/jobs/ready', async (_request, reply) => {
+    const state = await service.ready();
+    if (state.ready) return { ready: true, backend: service.backend.kind };
+    for (const [name, value] of Object.entries(state.error.headers)) reply.header(name, value);
+    return reply.code(503).send({ ready: false, backend: service.backend?.kind, error: state.error.message, code: state.error.code });
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request) => service.get(request.params.id));

@@ -28,7 +28,8 @@ export class RedisAdmin {
     const { keys } = this.conn;
     const k = (s: string) => keys.queueKey(pipeline, s);
     const code = await this.conn.client.forjaRetry(keys.job(id), k('failed'), k('wait'), k('paused'), k('meta'), k('active'), k('marker'),
-      k('events'), keys.steps(id), keys.cancelledSet(pipeline), id);
+      k('events'), keys.steps(id), keys.cancelledSet(pipeline), id, this.conn.writeDeadline());
+    if (code === -3) throw this.conn.lateWriteError();
     const job = await this.reads.get(id);
     if (code === -1 || !job) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
     if (code < 0) throw errors.JOB_STATE_CONFLICT(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);

@@ -19,6 +19,7 @@ import type {
 } from '../backend.js';
 import { RedisAdmin } from './redis-admin.js';
 import { RedisConnection } from './redis-connection.js';
+import { toQueueError } from './redis-errors.js';
 import { RedisEnqueue } from './redis-enqueue.js';
 import type { RedisKeys } from './redis-keys.js';
 import { RedisLeases } from './redis-leases.js';
@@ -28,7 +29,11 @@ export interface RedisBackendOptions {
   url: string;
   prefix?: string;
   logger?: Logger;
+  /** How long a request-side command may take before the caller gets QUEUE_UNAVAILABLE. Default 3000 ms. */
+  commandTimeoutMs?: number;
 }
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 3000;
 
 export class RedisBackend implements QueueBackend {
   readonly kind = 'redis' as const;
@@ -39,7 +44,7 @@ export class RedisBackend implements QueueBackend {
   private readonly admin: RedisAdmin;
 
   constructor(options: RedisBackendOptions) {
-    this.conn = new RedisConnection(options.url, options.prefix ?? 'forja', options.logger);
+    this.conn = new RedisConnection(options.url, options.prefix ?? 'forja', options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, options.logger);
     this.reads = new RedisReads(this.conn);
     this.adds = new RedisEnqueue(this.conn, this.reads);
     this.leases = new RedisLeases(this.conn);
@@ -51,12 +56,14 @@ export class RedisBackend implements QueueBackend {
   }
 
   async init(pipelines: { name: string; concurrency?: number }[]): Promise<void> {
-    await this.conn.connect();
-    for (const p of pipelines) {
-      const queue = this.conn.queue(p.name);
-      if (p.concurrency !== undefined) await queue.setGlobalConcurrency(p.concurrency);
-      else await queue.removeGlobalConcurrency();
-    }
+    await this.guard(async () => {
+      await this.conn.connect();
+      for (const p of pipelines) {
+        const queue = this.conn.queue(p.name);
+        if (p.concurrency !== undefined) await queue.setGlobalConcurrency(p.concurrency);
+        else await queue.removeGlobalConcurrency();
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -66,15 +73,21 @@ export class RedisBackend implements QueueBackend {
 
   onEnqueued(listener: (pipeline: string) => void): () => void { return this.conn.enqueued.on(listener); }
 
-  enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> { return this.adds.enqueue(request); }
-  enqueueMany(requests: EnqueueRequest[]): Promise<void> { return this.adds.enqueueMany(requests); }
+  // Request side: outages become QUEUE_UNAVAILABLE / STORAGE_FULL (redis-errors.ts).
+  async ping(): Promise<void> { await this.guard(() => this.conn.client.ping()); }
+  enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> { return this.guard(() => this.adds.enqueue(request)); }
+  enqueueMany(requests: EnqueueRequest[]): Promise<void> { return this.guard(() => this.adds.enqueueMany(requests)); }
+  get(id: string): Promise<JobRecord | undefined> { return this.guard(() => this.reads.get(id)); }
+  list(filter: ListFilter): Promise<JobPage> { return this.guard(() => this.reads.list(filter)); }
+  steps(id: string): Promise<StepRecord[]> { return this.guard(() => this.reads.steps(id)); }
+  logs(id: string, afterSeq?: number): Promise<LogEntry[]> { return this.guard(() => this.reads.logs(id, afterSeq)); }
+  counts(): Promise<Record<JobState, number>> { return this.guard(() => this.reads.counts()); }
+  cancel(id: string): Promise<JobRecord> { return this.guard(() => this.admin.cancel(id)); }
+  retry(id: string): Promise<JobRecord> { return this.guard(() => this.admin.retry(id)); }
+  claimScheduleTick(key: string, tickAt: number): Promise<boolean> { return this.guard(() => this.admin.claimScheduleTick(key, tickAt)); }
+  sweep(pipeline: string, policy: RetentionPolicy, now?: number): Promise<number> { return this.guard(() => this.admin.sweep(pipeline, policy, now)); }
 
-  get(id: string): Promise<JobRecord | undefined> { return this.reads.get(id); }
-  list(filter: ListFilter): Promise<JobPage> { return this.reads.list(filter); }
-  steps(id: string): Promise<StepRecord[]> { return this.reads.steps(id); }
-  logs(id: string, afterSeq?: number): Promise<LogEntry[]> { return this.reads.logs(id, afterSeq); }
-  counts(): Promise<Record<JobState, number>> { return this.reads.counts(); }
-
+  // Lease side: waits through outages on its own client.
   claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
     return this.leases.claim(workerId, slots, leaseMs, max);
   }
@@ -90,8 +103,11 @@ export class RedisBackend implements QueueBackend {
   setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> { return this.leases.setProgress(lease, progress, message); }
   appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> { return this.leases.appendLog(lease, message, data); }
 
-  cancel(id: string): Promise<JobRecord> { return this.admin.cancel(id); }
-  retry(id: string): Promise<JobRecord> { return this.admin.retry(id); }
-  claimScheduleTick(key: string, tickAt: number): Promise<boolean> { return this.admin.claimScheduleTick(key, tickAt); }
-  sweep(pipeline: string, policy: RetentionPolicy, now?: number): Promise<number> { return this.admin.sweep(pipeline, policy, now); }
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw toQueueError(err, this.conn.address, this.conn.commandTimeoutMs);
+    }
+  }
 }

@@ -1,12 +1,20 @@
 /**
- * What the parts of the Redis backend share: one ioredis client with Forja's scripts, the key
+ * What the parts of the Redis backend share: two ioredis clients with Forja's scripts, the key
  * names, BullMQ's Queue and Worker objects per pipeline (created on first use), and the signal that
  * wakes this process's workers.
+ *
+ * The two clients fail differently on purpose. `client` serves requests (submit, reads, cancel,
+ * retry, probes): no offline queue, no resending after a reconnect, and every command bounded by
+ * `commandTimeoutMs`, so an outage answers an error at once instead of holding the request, and a
+ * command the caller gave up on is never replayed later. `workerClient` carries leases: it waits
+ * through outages (a worker has nobody to answer and should resume where it was).
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { errors, type ForjaError } from '../../../errors.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
+import { UNAVAILABLE_RETRY_AFTER_S } from './redis-errors.js';
 import { RedisKeys } from './redis-keys.js';
 import { defineScripts, type ScriptedRedis } from './redis-scripts.js';
 
@@ -14,25 +22,78 @@ export class RedisConnection {
   readonly keys: RedisKeys;
   readonly enqueued = new EnqueuedSignal();
   private redis: ScriptedRedis | undefined;
+  private workerRedis: ScriptedRedis | undefined;
+  /** Redis's clock minus this machine's, measured at each (re)connect; deadlines are set in Redis time. */
+  private clockOffsetMs = 0;
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
 
-  constructor(private readonly url: string, prefix: string, private readonly logger: Logger | undefined) {
+  constructor(private readonly url: string, prefix: string, readonly commandTimeoutMs: number, private readonly logger: Logger | undefined) {
     this.keys = new RedisKeys(prefix);
   }
 
+  /** For requests: fails fast (see above). */
   get client(): ScriptedRedis {
     if (!this.redis) throw new Error('the Redis backend is used before init()');
     return this.redis;
   }
 
+  /** For leases: waits through outages. */
+  get workerClient(): ScriptedRedis {
+    if (!this.workerRedis) throw new Error('the Redis backend is used before init()');
+    return this.workerRedis;
+  }
+
+  /** Where Redis is, without credentials, for messages. */
+  get address(): string {
+    try {
+      const u = new URL(this.url);
+      return `${u.hostname}:${u.port || 6379}`;
+    } catch {
+      return 'the configured address';
+    }
+  }
+
+  /**
+   * The latest time (ms on Redis's clock) a request's write may still happen, for the scripts to
+   * check against their own TIME. Half the command timeout: a write done in time has the other half
+   * for its answer to arrive before the caller gives up, and one that arrives later (a stopped server
+   * that resumes, a slow network) finds its deadline passed and does nothing.
+   */
+  writeDeadline(): string {
+    return String(Math.floor(Date.now() + this.clockOffsetMs + this.commandTimeoutMs / 2));
+  }
+
+  lateWriteError(): ForjaError {
+    return errors.QUEUE_UNAVAILABLE(`the job queue (Redis at ${this.address}) did not answer within ${this.commandTimeoutMs} ms; nothing was written, retry later`,
+      { headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) } });
+  }
+
   async connect(): Promise<void> {
     if (this.redis) return;
+    const client = new Redis(this.url, {
+      lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0,
+      commandTimeout: this.commandTimeoutMs, connectTimeout: this.commandTimeoutMs,
+    });
     // maxRetriesPerRequest null: commands wait for a reconnect instead of failing (Redis restarts).
-    const client = new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: true });
-    client.on('error', (err) => this.logger?.warn({ err: err.message }, 'redis connection error'));
-    await client.connect();
+    const workerClient = new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: true });
+    for (const c of [client, workerClient]) c.on('error', (err) => this.logger?.warn({ err: err.message }, 'redis connection error'));
+    client.on('ready', () => void this.measureClock(client));
+    await Promise.all([client.connect(), workerClient.connect()]);
+    await this.measureClock(client);
     this.redis = defineScripts(client);
+    this.workerRedis = defineScripts(workerClient);
+  }
+
+  private async measureClock(client: Redis): Promise<void> {
+    try {
+      const sent = Date.now();
+      const [seconds, micros] = await client.time();
+      const received = Date.now();
+      this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
+    } catch {
+      // Measured again on the next reconnect; until then the last offset stands.
+    }
   }
 
   /** Pipelines with a BullMQ queue in this process (initialised or used). */
@@ -55,7 +116,7 @@ export class RedisConnection {
     let w = this.workers.get(pipeline);
     if (!w) {
       w = new Worker(pipeline, null, {
-        connection: this.client, prefix: this.keys.queuePrefix, autorun: false, lockDuration: leaseMs,
+        connection: this.workerClient, prefix: this.keys.queuePrefix, autorun: false, lockDuration: leaseMs,
         stalledInterval: Math.max(50, Math.floor(leaseMs / 2)), maxStalledCount: 1_000_000,
       });
       w.on('error', (err) => this.logger?.warn({ err: err.message, pipeline }, 'bullmq worker error'));
@@ -74,6 +135,6 @@ export class RedisConnection {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.workers.clear();
     this.queues.clear();
-    await this.redis?.quit().catch(() => undefined);
+    await Promise.all([this.redis?.quit().catch(() => undefined), this.workerRedis?.quit().catch(() => undefined)]);
   }
 }

@@ -16,13 +16,15 @@ export class RedisEnqueue {
 
   async enqueue(req: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> {
     const now = Date.now();
-    const args = this.scriptArgs(req, now);
+    const args = this.scriptArgs(req, now, this.conn.writeDeadline());
     let [created, id] = await this.conn.client.forjaEnqueue(...args);
+    if (created === -1) throw this.conn.lateWriteError();
     // The key's job may be swept between the script and the read; then the key is free again.
     for (let tries = 0; created === 0 && tries < 3; tries++) {
       const existing = await this.reads.get(id);
       if (existing) return { job: existing, created: false };
-      [created, id] = await this.conn.client.forjaEnqueue(...args);
+      [created, id] = await this.conn.client.forjaEnqueue(...this.scriptArgs(req, now, this.conn.writeDeadline()));
+      if (created === -1) throw this.conn.lateWriteError();
     }
     if (created === 0) throw new Error(`job ${id} for idempotency key ${req.idempotencyKey} vanished while it was read`);
     this.conn.enqueued.emit(req.pipeline);
@@ -34,19 +36,19 @@ export class RedisEnqueue {
     return { job, created: true };
   }
 
-  /** All requests in one round trip (a pipeline of script calls). */
+  /** All requests in one round trip (a pipeline of script calls), without a deadline: a bulk load is not a request someone waits on. */
   async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
     if (requests.length === 0) return;
     const now = Date.now();
     const batch = this.conn.client.pipeline();
-    for (const req of requests) (batch as unknown as { forjaEnqueue(...a: string[]): void }).forjaEnqueue(...this.scriptArgs(req, now));
+    for (const req of requests) (batch as unknown as { forjaEnqueue(...a: string[]): void }).forjaEnqueue(...this.scriptArgs(req, now, '0'));
     const results = await batch.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
     for (const pipeline of new Set(requests.map((r) => r.pipeline))) this.conn.enqueued.emit(pipeline);
   }
 
-  private scriptArgs(req: EnqueueRequest, now: number): string[] {
+  private scriptArgs(req: EnqueueRequest, now: number, deadline: string): string[] {
     const { keys } = this.conn;
     const q = (suffix: string) => keys.queueKey(req.pipeline, suffix);
     const id = RedisKeys.jobId(req.pipeline, req.id);
@@ -63,7 +65,7 @@ export class RedisEnqueue {
       keys.job(id), q('wait'), q('paused'), q('meta'), q('active'), q('prioritized'), q('pc'), q('delayed'), q('marker'), q('events'),
       hasKey ? keys.idempotency(req.pipeline, req.idempotencyKey!) : keys.idempotency(req.pipeline, ''),
       keys.sequence(), keys.index(), keys.pipelineIndex(req.pipeline),
-      id, req.pipeline, JSON.stringify(data), JSON.stringify(opts), String(now), String(delay), String(priority), hasKey ? '1' : '0', q(''),
+      id, req.pipeline, JSON.stringify(data), JSON.stringify(opts), String(now), String(delay), String(priority), hasKey ? '1' : '0', q(''), deadline,
     ];
   }
 }

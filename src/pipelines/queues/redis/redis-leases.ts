@@ -57,7 +57,7 @@ export class RedisLeases {
   }
 
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
-    const { client, keys } = this.conn;
+    const { workerClient: client, keys } = this.conn;
     const results = await Promise.all(leases.map((l) => client.forjaHeartbeat(
       keys.lock(l.jobId), keys.job(l.jobId), keys.queueKey(l.pipeline, 'stalled'), l.token, String(leaseMs), l.jobId)));
     return results.map((r): LeaseStatus => (r === 0 ? 'lost' : r === 2 ? 'cancel' : 'ok'));
@@ -93,7 +93,7 @@ export class RedisLeases {
 
   async markCancelled(lease: Lease): Promise<boolean> {
     const ok = await this.finishFailed(lease, { message: 'cancelled', name: 'CancelledError' }, ['fstate', 'cancelled']);
-    if (ok) await this.conn.client.sadd(this.conn.keys.cancelledSet(lease.pipeline), lease.jobId);
+    if (ok) await this.conn.workerClient.sadd(this.conn.keys.cancelledSet(lease.pipeline), lease.jobId);
     return ok;
   }
 
@@ -104,7 +104,7 @@ export class RedisLeases {
       // Marked first (steps may exist now), then handed back; a delivery cut short by shutdown does not count.
       if (started) await job.updateData({ ...(job.data as JobData), r: ((job.data as JobData).r ?? 0) + 1 });
       await job.moveToWait(lease.token);
-      await this.conn.client.hincrby(this.conn.keys.job(lease.jobId), 'ats', -1);
+      await this.conn.workerClient.hincrby(this.conn.keys.job(lease.jobId), 'ats', -1);
       this.conn.enqueued.emit(lease.pipeline);
       return true;
     } catch {
@@ -127,7 +127,7 @@ export class RedisLeases {
   }
 
   async saveStep(lease: Lease, step: StepRecord): Promise<boolean> {
-    const { client, keys } = this.conn;
+    const { workerClient: client, keys } = this.conn;
     const { name, result, checkpoint: _checkpoint, ...meta } = step;
     const hasResult = step.state === 'succeeded' && result !== undefined;
     return (await client.forjaSaveStep(keys.lock(lease.jobId), keys.steps(lease.jobId), keys.stepOrder(lease.jobId),
@@ -135,27 +135,27 @@ export class RedisLeases {
   }
 
   async saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean> {
-    const { client, keys } = this.conn;
+    const { workerClient: client, keys } = this.conn;
     return (await client.forjaCheckpoint(keys.lock(lease.jobId), keys.steps(lease.jobId), keys.stepOrder(lease.jobId),
       lease.token, stepName, JSON.stringify({ state: 'running', attempts: 1 }), JSON.stringify(checkpoint ?? null))) === 1;
   }
 
   async setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> {
-    const { client, keys } = this.conn;
+    const { workerClient: client, keys } = this.conn;
     return (await client.forjaFencedSet(keys.lock(lease.jobId), keys.job(lease.jobId), lease.token,
       'progress', JSON.stringify(progress), 'fpmsg', message ?? '')) === 1;
   }
 
   async appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> {
     const entry = JSON.stringify(data === undefined ? { at: Date.now(), message } : { at: Date.now(), message, data });
-    return (await this.conn.client.forjaLog(this.conn.keys.lock(lease.jobId), this.conn.keys.logs(lease.jobId), lease.token, entry)) > 0;
+    return (await this.conn.workerClient.forjaLog(this.conn.keys.lock(lease.jobId), this.conn.keys.logs(lease.jobId), lease.token, entry)) > 0;
   }
 
   private async finishFailed(lease: Lease, error: JobError, fields: string[]): Promise<boolean> {
     const job = this.leasedJob(lease);
     if (!job) return false;
     try {
-      const { client, keys } = this.conn;
+      const { workerClient: client, keys } = this.conn;
       const marked = await client.forjaFencedSet(keys.lock(lease.jobId), keys.job(lease.jobId), lease.token, ...fields);
       if (marked !== 1) return false;
       const err = Object.assign(new Error(error.message), { name: error.name ?? 'Error', stack: error.stack ?? error.message });

@@ -14,12 +14,18 @@ export const SCRIPTS: Record<string, ScriptDef> = {
    * stream), the idempotency key and Forja's list index, all or nothing.
    * KEYS: job, wait, paused, meta, active, prioritized, priorityCounter, delayed, marker, events,
    *       idempotency, seq, index, pipelineIndex.
-   * ARGV: jobId, name, dataJson, optsJson, timestamp, delay, priority, hasIdempotencyKey, jobKeyPrefix.
-   * Out: {1, jobId} created, {0, existingJobId} when the idempotency key (or the id) is taken.
+   * ARGV: jobId, name, dataJson, optsJson, timestamp, delay, priority, hasIdempotencyKey, jobKeyPrefix,
+   *       deadline (ms on Redis's clock, 0 for none).
+   * Out: {1, jobId} created, {0, existingJobId} when the idempotency key (or the id) is taken,
+   *      {-1, ''} when the call arrived after its deadline (the caller was answered with an error).
    */
   forjaEnqueue: { keys: 14, lua: `
     local rcall = redis.call
     local id = ARGV[1]
+    if ARGV[10] ~= '0' then
+      local now = rcall('TIME')
+      if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[10]) then return {-1, ''} end
+    end
     if ARGV[8] == '1' then
       local existing = rcall('GET', KEYS[11])
       if existing and rcall('EXISTS', ARGV[9] .. existing) == 1 then return {0, existing} end
@@ -65,12 +71,15 @@ export const SCRIPTS: Record<string, ScriptDef> = {
    * failed | cancelled → waiting, as BullMQ's retry does, plus Forja's part: failed steps get their
    * tries back (completed steps keep results and checkpoints), the cancel and error marks go, the
    * job data counts the retry (so the next delivery loads stored steps).
-   * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet. ARGV: jobId.
-   * Out: 1 re-queued, -1 no such job, -2 not failed or cancelled.
+   * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet.
+   * ARGV: jobId, deadline (ms on Redis's clock).
+   * Out: 1 re-queued, -1 no such job, -2 not failed or cancelled, -3 arrived after its deadline.
    */
   forjaRetry: { keys: 10, lua: `
     local rcall = redis.call
     local id = ARGV[1]
+    local now = rcall('TIME')
+    if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[2]) then return -3 end
     if rcall('EXISTS', KEYS[1]) == 0 then return -1 end
     if rcall('ZREM', KEYS[2], id) == 0 then return -2 end
     local steps = rcall('HGETALL', KEYS[9])
@@ -162,7 +171,7 @@ export const SCRIPTS: Record<string, ScriptDef> = {
 };
 
 export type ScriptedRedis = Redis & {
-  forjaEnqueue(...keysThenArgs: string[]): Promise<[0 | 1, string]>;
+  forjaEnqueue(...keysThenArgs: string[]): Promise<[-1 | 0 | 1, string]>;
   forjaRetry(...keysThenArgs: string[]): Promise<number>;
   forjaSaveStep(lock: string, steps: string, order: string, token: string, name: string, meta: string, hasResult: string, result: string): Promise<number>;
   forjaCheckpoint(lock: string, steps: string, order: string, token: string, name: string, meta: string, checkpoint: string): Promise<number>;

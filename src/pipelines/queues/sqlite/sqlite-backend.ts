@@ -37,6 +37,10 @@ export class SqliteBackend implements QueueBackend {
 
   constructor(private readonly options: SqliteBackendOptions) {}
 
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
   onEnqueued(listener: (pipeline: string) => void): () => void {
     return this.enqueued.on(listener);
   }
