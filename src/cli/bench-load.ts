@@ -8,9 +8,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { runLoad } from '../bench/load.js';
 import { describeSlo, evaluateSlo, type SloTargets } from '../bench/slo.js';
+import { authHeaders, refusal, request, serverTarget, withServerOptions, type ServerFlags } from './server-client.js';
 
 interface LoadFlags {
-  url: string;
+  url?: string;
+  apiKey?: string;
   model: string;
   modelVersion?: string;
   body?: string;
@@ -42,10 +44,9 @@ const fraction = (value: string) => {
 };
 
 export function registerBenchLoadCommand(bench: Command): void {
-  bench
+  withServerOptions(bench
     .command('load')
-    .description('load a running server (v2 infer) and check latency and errors against SLOs')
-    .requiredOption('--url <url>', 'base URL of the server, e.g. http://127.0.0.1:8080')
+    .description('load a running server (v2 infer) and check latency and errors against SLOs'))
     .requiredOption('--model <name>', 'model to infer on')
     .option('--model-version <v>', 'model version (default: the model\'s default)')
     .option('--body <file>', 'request body (JSON) instead of one built from the model\'s metadata')
@@ -72,15 +73,16 @@ async function load(flags: LoadFlags): Promise<number> {
     p99_ms: flags.sloP99Ms ?? config.slo.p99_ms,
     error_rate: flags.sloErrorRate ?? config.slo.error_rate,
   };
-  const base = flags.url.replace(/\/+$/, '');
+  const target = serverTarget(flags);
+  const base = target.url;
   const modelPath = `/v2/models/${encodeURIComponent(flags.model)}${flags.modelVersion ? `/versions/${encodeURIComponent(flags.modelVersion)}` : ''}`;
-  const body = flags.body ? readFileSync(flags.body, 'utf8') : JSON.stringify(await bodyFromMetadata(base, modelPath, flags.model));
+  const body = flags.body ? readFileSync(flags.body, 'utf8') : JSON.stringify(await bodyFromMetadata(target, modelPath, flags.model));
 
   const result = await runLoad({
     url: `${base}${modelPath}/infer`,
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders(target) },
     concurrency,
     rate: flags.rate,
     durationS: flags.duration,
@@ -96,16 +98,15 @@ async function load(flags: LoadFlags): Promise<number> {
 interface TensorMeta { name: string; datatype: string; shape: number[] }
 
 /** A request of ones (false/"" for BOOL/BYTES) shaped like each input, dynamic dimensions set to 1. */
-export async function bodyFromMetadata(base: string, modelPath: string, model: string): Promise<{ inputs: Array<TensorMeta & { data: unknown[] }> }> {
-  let res: Response;
-  try {
-    res = await fetch(`${base}${modelPath}`);
-  } catch (err) {
-    throw new Error(`cannot reach ${base}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
-  }
+export async function bodyFromMetadata(target: ServerFlags, modelPath: string, model: string): Promise<{ inputs: Array<TensorMeta & { data: unknown[] }> }> {
+  const res = await request(target, modelPath);
   const text = await res.text();
-  if (res.status === 404) throw new Error(`model '${model}' not found on ${base}: ${text}`);
-  if (!res.ok) throw new Error(`metadata of '${model}' answered ${res.status}: ${text}`);
+  if (res.status === 404) throw new Error(`model '${model}' not found on ${target.url}: ${text}`);
+  if (!res.ok) {
+    let body: unknown;
+    try { body = JSON.parse(text); } catch { body = { error: text }; }
+    throw refusal(target, res.status, body, res.statusText);
+  }
   const meta = JSON.parse(text) as { inputs?: TensorMeta[] };
   if (!meta.inputs?.length) throw new Error(`model '${model}' has no tensor inputs (a language model?); give a request with --body`);
   return {
