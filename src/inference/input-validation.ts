@@ -18,6 +18,9 @@ export function validateInputs(model: TensorModel, modelName: string, inputs: Te
   for (const spec of model.inputs) {
     if (!seen.has(spec.name)) throw errors.TENSOR_INVALID(`missing input '${spec.name}' for model '${modelName}'`);
   }
+  // A batch of no rows has nothing to run, and batching could not split its outputs back.
+  const empty = model.batchable ? inputs.find((t) => t.shape[0] === 0) : undefined;
+  if (empty) throw errors.TENSOR_SHAPE(`input '${empty.name}' has shape [${empty.shape}]: the batch dimension (the first) of model '${modelName}' needs at least 1 row`);
   if (model.batchable && inputs.length > 1) {
     const rows = inputs[0].shape[0];
     const other = inputs.find((t) => t.shape[0] !== rows);

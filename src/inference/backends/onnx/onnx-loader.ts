@@ -28,6 +28,8 @@ export interface OnnxLoaderOptions {
 // onnxruntime keeps weights plus arena buffers: twice the file is a fair first estimate.
 const MEMORY_FACTOR = 2;
 const MEMORY_FLOOR = 4 * 1024 * 1024;
+// onnxruntime severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal.
+const ORT_LOG_FATAL = 4;
 
 export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
   return {
@@ -64,9 +66,10 @@ export function createOnnxLoader(options: OnnxLoaderOptions): ModelLoader {
 
 async function createModel(source: ModelVersionSource, sessionOpts: ort.InferenceSession.SessionOptions, device: 'gpu' | 'cpu', memoryBytes: number, options: OnnxLoaderOptions): Promise<OnnxModel> {
   const execution = source.config.execution ?? options.execution;
+  const logger = options.logger.child({ model: source.name, version: source.version });
   const inline = async () => {
     const session = await ort.InferenceSession.create(source.path, sessionOpts);
-    return new OnnxModel({ kind: 'inline', session }, { inputs: session.inputMetadata, outputs: session.outputMetadata }, device, memoryBytes);
+    return new OnnxModel({ kind: 'inline', session }, { inputs: session.inputMetadata, outputs: session.outputMetadata }, device, memoryBytes, logger);
   };
   if (execution === 'inline') return warmedUp(await inline(), source, options);
   const count = source.config.instances ?? options.instances;
@@ -74,7 +77,7 @@ async function createModel(source: ModelVersionSource, sessionOpts: ort.Inferenc
   let model: OnnxModel;
   try {
     const loaded = await Promise.all(threads.map((t) => t.load(source.path, sessionOpts)));
-    model = new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes);
+    model = new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes, logger);
   } catch (err) {
     await Promise.all(threads.map((t) => t.release().catch(() => undefined)));
     throw err;
@@ -106,6 +109,10 @@ function sessionOptions(provider: ProviderName, source: ModelVersionSource, opti
     intraOpNumThreads: source.config.threads ?? options.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // onnxruntime would print its own lines on stderr, beside the JSON logs; only fatal ones are left
+    // to it. Every failure also comes back as an error, which is logged through pino (onnx-model.ts).
+    logSeverityLevel: ORT_LOG_FATAL,
+    logId: `${source.name}:${source.version}`,
     graphOptimizationLevel: 'all',
     extra: { session: { intra_op: { allow_spinning: spinning }, inter_op: { allow_spinning: spinning } } },
   };

@@ -4,10 +4,12 @@
  * thread hop: the lowest latency for models that compute in microseconds).
  */
 import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
 import type { Device, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
 import { ortTypeOf, readSpecs, toOrtTensor, v2Datatype } from './ort-types.js';
 import type { SessionThread } from './session-thread.js';
 import type { WireTensor } from './wire-tensor.js';
+import { runFailure } from './run-errors.js';
 
 export type SessionRunner =
   | { kind: 'inline'; session: ort.InferenceSession }
@@ -24,6 +26,8 @@ export class OnnxModel implements TensorModel {
     metadata: { inputs: readonly ort.InferenceSession.ValueMetadata[]; outputs: readonly ort.InferenceSession.ValueMetadata[] },
     readonly device: Device,
     readonly memoryBytes: number,
+    /** Where run failures are logged (onnxruntime's own log output is switched off). */
+    private readonly logger?: Logger,
   ) {
     this.inputs = readSpecs(metadata.inputs);
     this.outputs = readSpecs(metadata.outputs);
@@ -39,6 +43,19 @@ export class OnnxModel implements TensorModel {
   }
 
   async run(inputs: Tensor[], outputNames?: string[], options: { transferInputs?: boolean } = {}): Promise<Tensor[]> {
+    // Shapes are read before the run: transferred inputs are unusable afterwards.
+    const shapes = inputs.map((t) => ({ name: t.name, shape: t.shape }));
+    try {
+      return await this.runOnce(inputs, outputNames, options);
+    } catch (err) {
+      const failure = runFailure(err, shapes);
+      if (failure.statusCode >= 500) this.logger?.error({ err }, 'onnxruntime run failed');
+      else this.logger?.info({ code: failure.code, reason: failure.message }, 'onnxruntime cannot run the request');
+      throw failure;
+    }
+  }
+
+  private async runOnce(inputs: Tensor[], outputNames: string[] | undefined, options: { transferInputs?: boolean }): Promise<Tensor[]> {
     const names = outputNames ?? this.outputs.map((o) => o.name);
     if (this.runner.kind === 'inline') {
       const feeds: Record<string, ort.Tensor> = {};
