@@ -13,6 +13,7 @@ interface ServeFlags {
   data?: string;
   host?: string;
   port?: number;
+  grpcPort?: number;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -25,6 +26,7 @@ export function registerServeCommand(program: Command): void {
     .option('--data <dir>', 'data directory for job state (data.dir)')
     .option('--host <host>', 'address to bind (server.host)')
     .option('-p, --port <port>', 'port to listen on, 0 for any free port (server.port)', parsePort)
+    .option('--grpc-port <port>', 'also serve the inference protocol over gRPC on this port, 0 for any free port (server.grpc_port)', parsePort)
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -37,6 +39,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   set('server', 'host', flags.host);
   set('server', 'port', flags.port);
+  set('server', 'grpc_port', flags.grpcPort);
   set('models', 'dir', flags.models);
   set('pipelines', 'dir', flags.pipelines);
   set('data', 'dir', flags.data);
@@ -71,5 +74,5 @@ async function serve(flags: ServeFlags): Promise<void> {
   reloader.watch();
   server.logger.info({ configFiles: files, models: server.manager.status().length }, 'ready');
   // The ready line: tests and scripts wait for it.
-  process.stdout.write(`Forja listening on ${address}\n`);
+  process.stdout.write(`Forja listening on ${address}${server.grpcUrl ? ` and ${server.grpcUrl}` : ''}\n`);
 }

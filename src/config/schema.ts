@@ -11,6 +11,8 @@ const serverSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** Port to listen on; 0 picks a free one. */
   port: z.number().int().min(0).max(65535).default(8080),
+  /** Port for the Open Inference Protocol over gRPC; unset leaves gRPC off, 0 picks a free one. */
+  grpc_port: z.number().int().min(0).max(65535).optional(),
   /** Largest request body accepted; bigger ones get 413. */
   body_limit_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** How long SIGTERM waits for in-flight work before exiting anyway. */

@@ -18,8 +18,12 @@ export interface BatcherOptions {
   preferredBatchSizes?: number[];
   maxQueueSize: number;
   instances: number;
-  /** Called after each execution with what happened, for metrics. */
-  onBatch?: (info: { items: number; requests: number; computeMs: number; queueMs: number[] }) => void;
+  /**
+   * Called after each execution with what happened, for metrics and statistics: computeMs is input
+   * preparation plus the run; inputMs, inferMs and outputMs split it into concatenating the inputs,
+   * the runtime call and splitting the outputs.
+   */
+  onBatch?: (info: { items: number; requests: number; computeMs: number; queueMs: number[]; inputMs: number; inferMs: number; outputMs: number }) => void;
   onQueueDepth?: (depth: number) => void;
 }
 
@@ -128,18 +132,18 @@ export class DynamicBatcher {
     const startedAt = performance.now();
     try {
       const inputs = batch.length === 1 ? batch[0].request.inputs : concatInputs(batch.map((p) => p.request.inputs));
+      const inputsReady = performance.now();
       // A concatenated batch is the batcher's own; a single request's inputs only if it gave them up.
       const transferInputs = batch.length > 1 || batch[0].request.disposable === true;
       const outputs = await this.model.run(inputs, batch[0].request.outputs, { transferInputs });
-      const computeMs = performance.now() - startedAt;
+      const ranAt = performance.now();
       const items = batch.reduce((sum, p) => sum + p.items, 0);
-      this.options.onBatch?.({ items, requests: batch.length, computeMs, queueMs: batch.map((p) => startedAt - p.enqueuedAt) });
-      if (batch.length === 1) {
-        batch[0].resolve(outputs);
-      } else {
-        const parts = splitOutputs(outputs, batch.map((p) => p.items), items);
-        batch.forEach((p, i) => p.resolve(parts[i]));
-      }
+      const parts = batch.length === 1 ? [outputs] : splitOutputs(outputs, batch.map((p) => p.items), items);
+      this.options.onBatch?.({
+        items, requests: batch.length, computeMs: ranAt - startedAt, queueMs: batch.map((p) => startedAt - p.enqueuedAt),
+        inputMs: inputsReady - startedAt, inferMs: ranAt - inputsReady, outputMs: performance.now() - ranAt,
+      });
+      batch.forEach((p, i) => p.resolve(parts[i]));
     } catch (err) {
       const failure = err instanceof ForjaError ? err : errors.INFERENCE_FAILED(`the runtime failed: ${(err as Error).message ?? err}`, { cause: err });
       for (const p of batch) p.reject(failure);

@@ -9,6 +9,8 @@ import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 import { validateInputs, validateOutputNames } from './input-validation.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import { errors } from '../errors.js';
+import { InferenceStatistics, type ModelStatistics } from './statistics.js';
+import { effectiveConfig, type EffectiveConfig, type RuntimeDefaults } from './effective-config.js';
 
 export interface BatchingDefaults {
   maxBatchSize: number;
@@ -45,11 +47,13 @@ export interface TensorModelMetadata {
 }
 
 export class InferenceService {
+  /** Triton-style per-version statistics, shared by every protocol. */
+  readonly statistics = new InferenceStatistics();
   private batchers = new WeakMap<TensorModel, DynamicBatcher>();
   /** The options object each live batcher reads on every cut, so a config reload can retune it in place. */
   private liveOptions = new Map<TensorModel, { options: BatcherOptions; config: TensorModelConfigLike }>();
 
-  constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults) {
+  constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults, private readonly runtime: RuntimeDefaults = { threads: 1, execution: 'auto', executionProviders: 'auto' }) {
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
       const batcher = this.batchers.get(model as TensorModel);
@@ -73,7 +77,10 @@ export class InferenceService {
   }
 
   async infer(request: InferRequest): Promise<InferResult> {
+    const arrived = performance.now();
     const lease = await this.manager.acquire(request.model, request.version);
+    const stats = this.statistics.of(lease.source.name, lease.source.version);
+    let ok = false;
     try {
       const model = lease.model;
       if (model.kind !== 'onnx') throw errors.MODEL_WRONG_KIND(`model '${request.model}' is a language model; use the OpenAI API (/v1/chat/completions) for it`);
@@ -88,7 +95,38 @@ export class InferenceService {
         background: request.background,
         disposable: request.disposable,
       });
+      ok = true;
       return { model: request.model, version: lease.source.version, outputs };
+    } finally {
+      stats.request(ok, performance.now() - arrived);
+      lease.release();
+    }
+  }
+
+  /**
+   * Statistics of one version, of every version of one model, or of every model (name omitted).
+   * Unknown names and versions are 404s; versions never asked for report zeros.
+   */
+  statisticsOf(name?: string, version?: string): ModelStatistics[] {
+    const names = name === undefined ? this.manager.modelNames() : [this.manager.getModel(name).name];
+    const out: ModelStatistics[] = [];
+    for (const n of names) {
+      const versions = this.manager.getModel(n).versions.map((v) => v.version);
+      if (version !== undefined) {
+        // versionState resolves the name the way requests do and throws the same 404s.
+        out.push(this.statistics.of(n, this.manager.versionState(n, version).version).snapshot());
+        continue;
+      }
+      for (const v of versions) out.push(this.statistics.of(n, v).snapshot());
+    }
+    return out;
+  }
+
+  /** The configuration in force for a version (loading it when needed, to read its inputs and outputs). */
+  async configOf(name: string, version?: string): Promise<EffectiveConfig> {
+    const lease = await this.manager.acquire(name, version);
+    try {
+      return effectiveConfig(lease.source, lease.model, this.defaults, this.runtime);
     } finally {
       lease.release();
     }
@@ -113,6 +151,7 @@ export class InferenceService {
     let batcher = this.batchers.get(model);
     if (!batcher) {
       const labels = this.metrics;
+      const stats = this.statistics.of(name, version);
       const queueDepth = labels.queueDepth.labels(name, version);
       const batchSize = labels.batchSize.labels(name, version);
       const compute = labels.computeDuration.labels(name, version);
@@ -124,7 +163,8 @@ export class InferenceService {
         maxQueueSize: config.max_queue_size ?? this.defaults.maxQueueSize,
         instances: config.instances ?? this.defaults.instances,
         onQueueDepth: (depth) => queueDepth.set(depth),
-        onBatch: ({ items, computeMs, queueMs }) => {
+        onBatch: ({ items, computeMs, queueMs, inputMs, inferMs, outputMs }) => {
+          stats.execution({ items, inputMs, inferMs, outputMs, queueMs });
           batchSize.observe(items);
           compute.observe(computeMs / 1000);
           for (const ms of queueMs) queue.observe(ms / 1000);

@@ -47,6 +47,8 @@ export interface TensorModel extends LoadedModel {
   readonly outputs: TensorSpec[];
   /** True when every input and output has a dynamic first dimension. */
   readonly batchable: boolean;
+  /** Where runs happen, when the backend chooses (ONNX: inline on the main thread or on worker threads). */
+  readonly execution?: 'inline' | 'threads';
   /**
    * Runs the model. With `transferInputs` the caller gives up the input buffers: a worker-thread
    * backend may move them instead of copying (the typed arrays are unusable afterwards).

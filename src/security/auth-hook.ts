@@ -11,8 +11,8 @@
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../errors.js';
-import { hasScope, type ApiKeyStore } from './api-keys.js';
-import { identify, setIdentity } from './credentials.js';
+import { hasScope, type ApiKeyStore, type Scope } from './api-keys.js';
+import { identify, setIdentity, type Identity } from './credentials.js';
 import { accessFor } from './route-scopes.js';
 import { acceptsSessionCookie, isSameOrigin, sessionIdOf, type SessionStore } from './sessions.js';
 
@@ -60,14 +60,22 @@ export function authHook(currentKeys: () => ApiKeyStore, sessions: SessionStore)
         return;
       }
     }
-    if (!identity.presented) {
-      throw errors.AUTH_UNAUTHORIZED('missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', { headers: { 'www-authenticate': CHALLENGE } });
-    }
-    if (!identity.key) {
-      throw errors.AUTH_UNAUTHORIZED(identity.problem ?? 'invalid API key', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } });
-    }
-    if (!hasScope(identity.key, access)) {
-      throw errors.AUTH_FORBIDDEN(`API key '${identity.key.name}' does not have the '${access}' scope this route needs`);
-    }
+    requireScope(identity, access);
   };
+}
+
+/**
+ * Throws 401 without a usable key and 403 for a key without the scope; every transport that takes
+ * API keys (HTTP here, gRPC metadata in protocols/grpc) calls this, so the answers are the same.
+ */
+export function requireScope(identity: Identity, access: Scope): void {
+  if (!identity.presented) {
+    throw errors.AUTH_UNAUTHORIZED('missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', { headers: { 'www-authenticate': CHALLENGE } });
+  }
+  if (!identity.key) {
+    throw errors.AUTH_UNAUTHORIZED(identity.problem ?? 'invalid API key', { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } });
+  }
+  if (!hasScope(identity.key, access)) {
+    throw errors.AUTH_FORBIDDEN(`API key '${identity.key.name}' does not have the '${access}' scope this route needs`);
+  }
 }

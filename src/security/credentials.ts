@@ -18,25 +18,33 @@ const identities = new WeakMap<FastifyRequest, Identity>();
 
 /** The secret in the request headers; Authorization wins over x-api-key when both are sent. */
 export function presentedSecret(request: FastifyRequest): { secret?: string; problem?: string } {
-  const authorization = request.headers.authorization;
+  const header = request.headers['x-api-key'];
+  return secretIn(request.headers.authorization, Array.isArray(header) ? header[0] : header);
+}
+
+/** The same rule for any transport that carries these two headers (gRPC metadata too). */
+export function secretIn(authorization: string | undefined, apiKey: string | undefined): { secret?: string; problem?: string } {
   if (authorization !== undefined) {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
     return match ? { secret: match[1] } : { problem: 'the Authorization header must be "Bearer <key>"' };
   }
-  const header = request.headers['x-api-key'];
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value !== undefined && value.trim() !== '') return { secret: value.trim() };
+  if (apiKey !== undefined && apiKey.trim() !== '') return { secret: apiKey.trim() };
   return {};
+}
+
+/** Looks the presented secret up in the key store. */
+export function identityOf(presented: { secret?: string; problem?: string }, keys: ApiKeyStore): Identity {
+  const { secret, problem } = presented;
+  // Compares with undefined (was a credential sent?), never with a secret's content.
+  // eslint-disable-next-line security/detect-possible-timing-attacks
+  if (secret !== undefined) return { presented: true, key: keys.find(secret) };
+  return problem ? { presented: true, problem } : { presented: false };
 }
 
 export function identify(request: FastifyRequest, keys: ApiKeyStore): Identity {
   let identity = identities.get(request);
   if (identity) return identity;
-  const { secret, problem } = presentedSecret(request);
-  // Compares with undefined (was a credential sent?), never with a secret's content.
-  // eslint-disable-next-line security/detect-possible-timing-attacks
-  if (secret !== undefined) identity = { presented: true, key: keys.find(secret) };
-  else identity = problem ? { presented: true, problem } : { presented: false };
+  identity = identityOf(presentedSecret(request), keys);
   identities.set(request, identity);
   return identity;
 }

@@ -21,8 +21,8 @@ import { SessionStore } from './sessions.js';
 export { ApiKeyStore, loadApiKeys, parseApiKeys, hasScope, SCOPES, type ApiKey, type Scope } from './api-keys.js';
 export { accessFor, type Access } from './route-scopes.js';
 export { isLoopbackHost, assertSafeBinding } from './exposure.js';
-export { principalOf } from './credentials.js';
-export { loginRequired, authenticatedBySession } from './auth-hook.js';
+export { principalOf, secretIn, identityOf, type Identity } from './credentials.js';
+export { loginRequired, authenticatedBySession, requireScope } from './auth-hook.js';
 export { SessionStore, sessionIdOf, sessionCookie, isSameOrigin, CLEAR_SESSION_COOKIE, COOKIE_ROUTES } from './sessions.js';
 
 type SecurityConfig = ForjaConfig['security'];

@@ -17,7 +17,8 @@ import { InferenceService } from '../inference/inference-service.js';
 import { createOnnxLoader } from '../inference/backends/onnx/index.js';
 import type { ModelLoader } from '../inference/types.js';
 import { lazyLoader } from '../inference/backends/lazy-loader.js';
-import { v2Routes } from '../protocols/v2/index.js';
+import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
+import { GrpcServer } from '../protocols/grpc/index.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
 import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
@@ -40,6 +41,10 @@ export interface ForjaServer {
   logger: Logger;
   /** Keys, sessions and the CORS and rate-limit settings in force; the config reloader updates them. */
   security: Security;
+  /** Present when server.grpc_port is set. */
+  grpc?: GrpcServer;
+  /** `grpc://host:port` once started with gRPC on. */
+  grpcUrl?: string;
   /** Listens, then loads models; resolves with the URL once ready. */
   start(): Promise<string>;
   /** Stops taking requests, waits for in-flight ones, unloads models. */
@@ -78,7 +83,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     maxQueueSize: m.max_queue_size,
     instances: m.instances,
     timeoutMs: m.timeout_ms,
-  });
+  }, { threads: m.threads ?? 1, execution: m.execution, executionProviders: m.execution_providers });
 
   let ready = false;
   const app: FastifyInstance = Fastify({
@@ -149,21 +154,39 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     await app.register(jobsRoutes, { service: pipelines });
   }
 
+  const grpc = config.server.grpc_port === undefined ? undefined : new GrpcServer({
+    inference,
+    metrics,
+    serverName: 'forja',
+    serverVersion: FORJA_VERSION,
+    extensions: V2_EXTENSIONS,
+    bodyLimit: config.server.body_limit_bytes,
+    isReady: () => ready,
+    keys: () => security.keys,
+    logger,
+  });
+
+  let grpcUrl: string | undefined;
   return {
-    app, config, manager, inference, pipelines, registry, metrics, logger, security,
+    app, config, manager, inference, pipelines, registry, metrics, logger, security, grpc,
+    get grpcUrl() {
+      return grpcUrl;
+    },
     async start() {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
+      if (grpc) grpcUrl = await grpc.listen(config.server.host, config.server.grpc_port!);
       // Models first: jobs that resume at start may call them at once.
       await manager.start();
       await pipelines?.start();
       for (const failure of pipelines?.loadFailures ?? []) logger.error({ pipeline: failure.name, file: failure.file, error: failure.error }, 'pipeline failed to load');
       ready = true;
+      grpc?.health.setServing(true);
       return address;
     },
     async close() {
       ready = false;
       closing = true;
-      await app.close();
+      await Promise.all([app.close(), grpc?.close(config.server.shutdown_timeout_ms)]);
       await pipelines?.stop({ timeoutMs: config.server.shutdown_timeout_ms });
       await manager.close();
     },

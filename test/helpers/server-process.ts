@@ -12,6 +12,8 @@ export const SHARED_MODELS = path.resolve(REPO_ROOT, '../shared/models');
 
 export interface ServerProcess {
   url: string;
+  /** host:port of the gRPC listener, when the server was started with one (`--grpc-port`). */
+  grpcAddress?: string;
   child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -35,15 +37,18 @@ export async function startServer(args: string[], options: { env?: NodeJS.Proces
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+      // The ready line is one line; wait for its end so a grpc:// address on it is complete.
+      const match = /listening on (http:\/\/[^\s]+)[^\n]*\n/.exec(output);
       if (match) resolve(match[1]);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     void exited.then((code) => reject(new Error(`forja exited with ${code} before it was ready:\n${output}`)));
   });
+  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s]+)/.exec(output)?.[1];
   return {
     url,
+    grpcAddress,
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {

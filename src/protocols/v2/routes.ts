@@ -24,7 +24,7 @@ export interface V2Options {
 
 type ModelParams = { model: string; version?: string };
 
-export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics'];
 
 export async function v2Routes(app: FastifyInstance, options: V2Options): Promise<void> {
   const { inference, metrics } = options;
@@ -87,6 +87,15 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
+
+  // Triton's model configuration and statistics extensions (docs/statistics.md).
+  const config = async (req: FastifyRequest<{ Params: ModelParams }>) => inference.configOf(req.params.model, req.params.version);
+  app.get('/v2/models/:model/config', config);
+  app.get('/v2/models/:model/versions/:version/config', config);
+  const stats = async (req: FastifyRequest<{ Params: Partial<ModelParams> }>) => ({ model_stats: inference.statisticsOf(req.params.model, req.params.version) });
+  app.get('/v2/models/stats', stats);
+  app.get('/v2/models/:model/stats', stats);
+  app.get('/v2/models/:model/versions/:version/stats', stats);
 
   // Repository extension.
   app.post('/v2/repository/index', async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
