@@ -143,7 +143,7 @@ async function benchModel(name: string, file: string, llama: Llama) {
   await app.register(openaiRoutes, {
     models: {
       list: () => [{ name, kind: 'llm', versions: ['1'] }],
-      acquire: async (n: string) => { if (n !== name) throw errors.MODEL_NOT_FOUND(n); return { model, release: () => undefined }; },
+      acquire: async (n: string) => { if (n !== name) throw errors.MODEL_NOT_FOUND(n); return { model, source: { version: '1' }, release: () => undefined }; },
     },
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -132,7 +132,10 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   });
 
   const modelSource: OpenAIModelSource = {
-    list: () => manager.modelNames().map((name) => ({ name, kind: manager.kindOf(name), versions: manager.getModel(name).versions.map((v) => v.version) })),
+    list: () => manager.modelNames().map((name) => {
+      const model = manager.getModel(name);
+      return { name, kind: manager.kindOf(name), versions: model.versions.map((v) => v.version), defaultVersion: model.defaultVersion };
+    }),
     acquire: (name) => manager.acquire(name),
   };
   await app.register(openaiRoutes, { models: modelSource, metrics });

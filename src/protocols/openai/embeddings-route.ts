@@ -1,6 +1,6 @@
 /** POST /v1/embeddings: one vector per input, as float arrays or base64 of little-endian float32. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OpenAIModelSource } from './model-source.js';
+import type { ModelLease } from './model-source.js';
 import { asLanguageModel } from './generation-route.js';
 import { proxyRequest } from './proxy.js';
 import { parseEmbedding } from './request-schemas.js';
@@ -10,9 +10,9 @@ function base64(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
 }
 
-export async function serveEmbeddings(models: OpenAIModelSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+export async function serveEmbeddings(acquire: (name: string) => Promise<ModelLease>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const parsed = parseEmbedding(request.body);
-  const lease = await models.acquire(parsed.model);
+  const lease = await acquire(parsed.model);
   try {
     const model = asLanguageModel(lease.model, parsed.model);
     if (model.backend === 'external') {

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, toForjaError } from '../../errors.js';
 import type { LlmModel, LoadedModel } from '../../inference/types.js';
 import { openAIErrorBody } from './errors.js';
-import type { OpenAIModelSource } from './model-source.js';
+import type { ModelLease } from './model-source.js';
 import { proxyRequest } from './proxy.js';
 import { parseChatCompletion, parseCompletion } from './request-schemas.js';
 import { ChunkWriter, completionBody, DONE, newIdentity, type Endpoint } from './response-shapes.js';
@@ -20,9 +20,9 @@ export function asLanguageModel(model: LoadedModel, name: string): LlmModel {
   return model as LlmModel;
 }
 
-export async function serveGeneration(endpoint: Endpoint, models: OpenAIModelSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+export async function serveGeneration(endpoint: Endpoint, acquire: (name: string) => Promise<ModelLease>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const parsed = endpoint === 'chat' ? parseChatCompletion(request.body) : parseCompletion(request.body);
-  const lease = await models.acquire(parsed.model);
+  const lease = await acquire(parsed.model);
   try {
     const model = asLanguageModel(lease.model, parsed.model);
     if (model.backend === 'external') {

@@ -3,7 +3,7 @@
  * /v1/chat/completions, /v1/completions, /v1/embeddings. Errors inside this plugin answer in
  * OpenAI's shape (its own encapsulated error handler). Register it without a prefix.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
 import { openAIErrorHandler } from './errors.js';
 import type { OpenAIModelSource } from './model-source.js';
@@ -23,7 +23,14 @@ export interface OpenAIRoutesOptions {
 export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOptions): Promise<void> {
   const { models } = options;
   app.setErrorHandler(openAIErrorHandler);
-  if (options.metrics) countRequests(app, models, options.metrics);
+  // The version each request was served by, for its metrics labels (and so the dashboard's row).
+  const served = new WeakMap<FastifyRequest, string>();
+  const acquireFor = (request: FastifyRequest) => async (name: string) => {
+    const lease = await models.acquire(name);
+    served.set(request, lease.source.version);
+    return lease;
+  };
+  if (options.metrics) countRequests(app, models, options.metrics, served);
   const modelObject = (m: { name: string; created?: number }) => ({ id: m.name, object: 'model', created: m.created ?? 0, owned_by: 'forja' });
 
   app.get('/v1/models', async () => ({
@@ -37,26 +44,28 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOp
     return modelObject(found);
   });
 
-  app.post('/v1/chat/completions', (request, reply) => serveGeneration('chat', models, request, reply));
-  app.post('/v1/completions', (request, reply) => serveGeneration('text', models, request, reply));
-  app.post('/v1/embeddings', (request, reply) => serveEmbeddings(models, request, reply));
+  app.post('/v1/chat/completions', (request, reply) => serveGeneration('chat', acquireFor(request), request, reply));
+  app.post('/v1/completions', (request, reply) => serveGeneration('text', acquireFor(request), request, reply));
+  app.post('/v1/embeddings', (request, reply) => serveEmbeddings(acquireFor(request), request, reply));
 }
 
 /**
  * Counts requests once their response has left, streamed ones included (they bypass Fastify's
  * reply hooks), so error-rate and latency alerts see OpenAI traffic too.
  */
-function countRequests(app: FastifyInstance, models: OpenAIModelSource, metrics: ServingMetrics): void {
+function countRequests(app: FastifyInstance, models: OpenAIModelSource, metrics: ServingMetrics, served: WeakMap<FastifyRequest, string>): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST') return;
     const started = performance.now();
     reply.raw.once('close', () => {
       const asked = (request.body as { model?: unknown } | undefined)?.model;
-      const known = typeof asked === 'string' && models.list().some((m) => m.name === asked);
-      const model = known ? (asked as string) : '_unknown';
+      const listing = typeof asked === 'string' ? models.list().find((m) => m.name === asked) : undefined;
+      const model = listing ? listing.name : '_unknown';
+      // A request refused before it held the model counts on the version it would have been served by.
+      const version = listing ? served.get(request) ?? listing.defaultVersion ?? '' : '';
       const status = String(reply.raw.statusCode);
-      metrics.requests.labels('openai', model, '', status).inc();
-      if (reply.raw.statusCode < 400) metrics.requestDuration.labels('openai', model, '').observe((performance.now() - started) / 1000);
+      metrics.requests.labels('openai', model, version, status).inc();
+      if (reply.raw.statusCode < 400) metrics.requestDuration.labels('openai', model, version).observe((performance.now() - started) / 1000);
     });
   });
 }

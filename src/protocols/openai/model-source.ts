@@ -8,12 +8,16 @@ export interface ModelListing {
   name: string;
   kind: 'onnx' | 'llm';
   versions: string[];
+  /** The version a request without one is served by. */
+  defaultVersion?: string;
   /** Unix seconds. */
   created?: number;
 }
 
 export interface ModelLease {
   model: LoadedModel;
+  /** The version that serves the request (metrics and the dashboard count it there). */
+  source: { version: string };
   /** Must be called once the response is done (or failed). */
   release(): void;
 }

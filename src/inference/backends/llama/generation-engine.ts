@@ -46,6 +46,8 @@ export interface EngineOptions {
     queueChanged?(running: number, waiting: number): void;
     promptIngested?(tokens: number): void;
     firstToken?(secondsSinceSubmit: number): void;
+    /** Each generated token, as it is produced (so token rates move during a long generation). */
+    tokenGenerated?(): void;
     finished?(generated: number, secondsSinceFirstToken: number): void;
   };
 }
@@ -259,6 +261,7 @@ export class GenerationEngine {
           this.options.hooks?.firstToken?.((now - entry.submittedAt) / 1000);
         }
         entry.generated++;
+        this.options.hooks?.tokenGenerated?.();
         entry.lastToken = token;
         let stop: boolean;
         try {

@@ -124,6 +124,7 @@ export function createLlamaLoader(deps: LlamaLoaderDeps): LlamaLoader {
       try {
         const native = nativeHandles(llama, model, context);
         const label = source.name;
+        const completionTokens = metrics.completionTokens.labels(label);
         const engine = new GenerationEngine(native.context, {
           sequences: settings.sequences,
           contextSize: settings.contextSize,
@@ -134,8 +135,8 @@ export function createLlamaLoader(deps: LlamaLoaderDeps): LlamaLoader {
             queueChanged: (running, waiting) => { metrics.running.labels(label).set(running); metrics.waiting.labels(label).set(waiting); },
             promptIngested: (tokens) => metrics.promptTokens.labels(label).inc(tokens),
             firstToken: (seconds) => metrics.timeToFirstToken.labels(label).observe(seconds),
+            tokenGenerated: () => completionTokens.inc(),
             finished: (generated, perToken) => {
-              metrics.completionTokens.labels(label).inc(generated);
               if (generated > 1) metrics.timePerOutputToken.labels(label).observe(perToken);
             },
           },

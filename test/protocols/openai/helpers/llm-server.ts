@@ -31,7 +31,7 @@ export class TestModelSource implements OpenAIModelSource {
     if (!model) throw errors.MODEL_NOT_FOUND(`The model '${name}' does not exist`);
     this.leases++;
     let released = false;
-    return { model, release: () => { if (!released) { released = true; this.leases--; } } };
+    return { model, source: { version: '1' }, release: () => { if (!released) { released = true; this.leases--; } } };
   }
 }
 
