@@ -54,6 +54,10 @@ const pipelinesSchema = z.object({
   /** sqlite: embedded, no service needed; redis: BullMQ for many machines. */
   backend: z.enum(['sqlite', 'redis']).default('sqlite'),
   redis_url: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so several Forja installations can share one Redis. */
+  redis_prefix: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').default('forja'),
+  /** Run jobs in this process; false serves the jobs API only and leaves the jobs to `forja worker` processes. */
+  run_jobs: z.boolean().default(true),
   /** How long a jobs API request waits for Redis before answering 503 (FORJA_ERR_QUEUE_UNAVAILABLE). */
   backend_timeout_ms: z.number().int().positive().default(3000),
 }).strict();

@@ -4,8 +4,6 @@
  * models; close() drains requests and unloads models.
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -14,14 +12,14 @@ import { createLogger } from '../telemetry/logger.js';
 import { createRegistry, ServingMetrics } from '../telemetry/metrics.js';
 import { ModelManager } from '../inference/model-manager.js';
 import { InferenceService } from '../inference/inference-service.js';
-import { createOnnxLoader } from '../inference/backends/onnx/index.js';
 import type { ModelLoader } from '../inference/types.js';
-import { lazyLoader } from '../inference/backends/lazy-loader.js';
 import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
 import { GrpcServer } from '../protocols/grpc/index.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
 import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
+import { pipelineServiceOptions } from './pipeline-options.js';
+import { createModelRuntime } from './model-runtime.js';
 import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { toHttpError } from './http-errors.js';
@@ -60,30 +58,7 @@ export interface BuildOptions {
 export async function buildServer(config: Readonly<ForjaConfig>, options: BuildOptions = {}): Promise<ForjaServer> {
   const logger = options.logger ?? createLogger(config.log.level);
   const registry = createRegistry();
-  const metrics = new ServingMetrics(registry);
-  const m = config.models;
-  const manager = new ModelManager({
-    repositoryDir: path.resolve(m.dir),
-    loaders: {
-      onnx: createOnnxLoader({ threads: m.threads ?? 1, instances: m.instances, execution: m.execution, spinning: m.spinning, executionProviders: m.execution_providers, logger, metrics }),
-      gguf: lazyLoader(async () => (await import('../inference/backends/llama/index.js')).createLlamaLoader({ registry, logger, threads: m.threads })),
-      external: lazyLoader(async () => (await import('../inference/backends/external/index.js')).createExternalLoader({ logger, threads: m.threads })),
-      ...options.loaders,
-    },
-    budgetBytes: m.memory_budget_bytes ?? Math.floor(os.freemem() * m.memory_budget_fraction),
-    keepAliveSeconds: m.keep_alive,
-    load: m.load,
-    preferGpu: true,
-    logger,
-    metrics,
-  });
-  const inference = new InferenceService(manager, metrics, {
-    maxBatchSize: m.max_batch_size,
-    maxQueueDelayMs: m.max_queue_delay_ms,
-    maxQueueSize: m.max_queue_size,
-    instances: m.instances,
-    timeoutMs: m.timeout_ms,
-  }, { threads: m.threads ?? 1, execution: m.execution, executionProviders: m.execution_providers });
+  const { manager, inference, metrics } = createModelRuntime(config, { logger, registry, loaders: options.loaders });
 
   let ready = false;
   const app: FastifyInstance = Fastify({
@@ -144,16 +119,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   if (config.pipelines.dir) {
     // Imported only when used: a model-only server starts without the queue code.
     const [{ PipelineService }, { jobsRoutes }] = await Promise.all([import('../pipelines/service.js'), import('../protocols/jobs/index.js')]);
-    pipelines = new PipelineService({
-      dataDir: path.resolve(config.data.dir),
-      pipelinesDir: path.resolve(config.pipelines.dir),
-      backend: config.pipelines.backend,
-      redisUrl: config.pipelines.redis_url,
-      backendTimeoutMs: config.pipelines.backend_timeout_ms,
-      registry,
-      logger,
-      models: pipelineModels(inference),
-    });
+    pipelines = new PipelineService({ ...pipelineServiceOptions(config), registry, logger, models: pipelineModels(inference) });
     await app.register(jobsRoutes, { service: pipelines });
   }
 
