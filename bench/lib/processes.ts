@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 
 export interface Child {
   url: string;
+  /** host:port from a `grpc://` address on the ready line, when there is one. */
+  grpcAddress?: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -14,15 +16,18 @@ export async function startListening(command: string, args: string[], env: NodeJ
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+      // The whole ready line, so a grpc:// address after the HTTP one is complete.
+      const match = /listening on (http:\/\/[^\s]+)[^\n]*\n/.exec(output);
       if (match) resolve(match[1]);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     void exited.then(() => reject(new Error(`${command} ${args.join(' ')} exited early:\n${output}`)));
   });
+  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s]+)/.exec(output)?.[1];
   return {
     url,
+    grpcAddress,
     pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
