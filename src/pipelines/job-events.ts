@@ -13,6 +13,7 @@ export type JobEvent =
   | { type: 'step:replayed'; jobId: string; step: string; at: number }
   | { type: 'step:retry'; jobId: string; step: string; attempt: number; delayMs: number; error: JobError; at: number }
   | { type: 'step:failed'; jobId: string; step: string; attempt: number; error: JobError; at: number }
+  | { type: 'step:cancelled'; jobId: string; step: string; attempt: number; at: number }
   | { type: 'step:checkpoint'; jobId: string; step: string; at: number }
   | { type: 'progress'; jobId: string; progress: number; message?: string; at: number }
   | { type: 'log'; jobId: string; message: string; data?: unknown; at: number };

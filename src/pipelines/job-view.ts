@@ -16,17 +16,19 @@ export interface JobView {
   id: string;
   pipeline: string;
   state: string;
+  /** Deliveries so far, counted across retries (a shutdown's hand-back does not count). */
   attempts: number;
   priority: number;
   idempotencyKey?: string;
   cancelRequested: boolean;
   createdAt: string;
   runAt: string;
+  /** When the latest delivery started (a retried job's earlier runs are not counted). */
   startedAt?: string;
   finishedAt?: string;
-  /** Start to finish (or to now while running), in ms. */
+  /** The latest delivery, start to finish (or to now while running), in ms. */
   durationMs?: number;
-  /** Due to first start, in ms. */
+  /** Due to the latest start, in ms. */
   queueWaitMs?: number;
   progress?: number;
   progressMessage?: string;
@@ -46,6 +48,18 @@ export function toStepView(s: StepRecord): StepView {
   };
 }
 
+const UNFINISHED_STEP = new Set(['running', 'retrying']);
+
+/**
+ * A step can only be running or retrying while its job runs. One left so in storage by a worker
+ * that died before it could write the end (a cancel or the last delivery of a lost job) shows the
+ * job's end: cancelled or failed, finished when the job finished.
+ */
+function settled(step: StepRecord, job: JobRecord): StepRecord {
+  if (!UNFINISHED_STEP.has(step.state) || (job.state !== 'cancelled' && job.state !== 'failed')) return step;
+  return { ...step, state: job.state, finishedAt: step.finishedAt ?? job.finishedAt };
+}
+
 export function toJobView(job: JobRecord, steps?: StepRecord[]): JobView {
   const view: JobView = {
     id: job.id, pipeline: job.pipeline, state: job.state, attempts: job.attempts, priority: job.priority,
@@ -55,6 +69,6 @@ export function toJobView(job: JobRecord, steps?: StepRecord[]): JobView {
     queueWaitMs: job.startedAt !== undefined ? Math.max(0, job.startedAt - job.runAt) : undefined,
     progress: job.progress, progressMessage: job.progressMessage, input: job.input, result: job.result, error: job.error,
   };
-  if (steps) view.steps = steps.map(toStepView);
+  if (steps) view.steps = steps.map((step) => toStepView(settled(step, job)));
   return view;
 }

@@ -3,7 +3,7 @@
  * storage at scrape time (a collect callback), so it is right across processes and backends.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { JobState } from './queues/backend.js';
+import type { JobCounts } from './queues/backend.js';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
 const WAIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300];
@@ -20,7 +20,7 @@ export class PipelineMetrics {
   readonly webhooks: Counter<'pipeline' | 'result'>;
   readonly backendUp: Gauge;
 
-  constructor(registry: Registry, countJobs: () => Promise<Record<JobState, number>>) {
+  constructor(registry: Registry, countJobs: () => Promise<JobCounts>) {
     const registers = [registry];
     this.runs = new Counter({ name: 'forja_pipeline_runs_total', help: 'Pipeline runs (deliveries) by outcome.', labelNames: ['pipeline', 'outcome'], registers });
     this.runDuration = new Histogram({ name: 'forja_pipeline_run_duration_seconds', help: 'Time of one run of a pipeline, claim to outcome.', labelNames: ['pipeline'], buckets: DURATION_BUCKETS, registers });
@@ -41,7 +41,7 @@ export class PipelineMetrics {
         pending = undefined;
       }
     })();
-    this.jobs = new Gauge({ name: 'forja_pipeline_jobs', help: 'Jobs in storage by state.', labelNames: ['state'], registers, collect: refresh });
+    this.jobs = new Gauge({ name: 'forja_pipeline_jobs', help: 'Jobs in storage by state; queued counts due jobs, delayed the ones waiting out their delay.', labelNames: ['state'], registers, collect: refresh });
     this.backendUp = new Gauge({ name: 'forja_pipeline_backend_up', help: 'Whether the job queue storage answered at the last scrape (1) or not (0).', registers, collect: refresh });
   }
 }

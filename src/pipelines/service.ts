@@ -16,7 +16,7 @@ import { JobEvents, type JobEvent } from './job-events.js';
 import { toJobView, type JobView } from './job-view.js';
 import { loadPipelineDirectory, preparePipeline, type LoadedPipeline, type LoadFailure } from './pipeline-loader.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
-import type { JobRecord, JobState, ListFilter, LogEntry, QueueBackend } from './queues/backend.js';
+import type { JobCounts, JobRecord, ListFilter, LogEntry, QueueBackend } from './queues/backend.js';
 import { SqliteBackend } from './queues/sqlite/index.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { Scheduler, scheduledPipelines } from './scheduler.js';
@@ -235,7 +235,7 @@ export class PipelineService {
     return this.backend.logs(id, afterSeq);
   }
 
-  counts(): Promise<Record<JobState, number>> {
+  counts(): Promise<JobCounts> {
     return this.backend.counts();
   }
 

@@ -4,7 +4,8 @@
  *
  *   (none) ─▶ running ─ok─▶ succeeded            (result stored; later runs return it, no re-run)
  *                │ └─error, retryable, tries left─▶ retrying ─backoff─▶ running
- *                └─error, non-retryable or no tries left─▶ failed (the job fails)
+ *                ├─error, non-retryable or no tries left─▶ failed (the job fails)
+ *                └─job cancelled (running or retrying)─▶ cancelled
  *
  * Tries are counted across deliveries. Each try gets its own AbortSignal, aborted by the step's
  * timeout or by the run's signal (cancel, pipeline timeout, lost lease, shutdown deadline).
@@ -51,6 +52,18 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
     if (!(await backend.saveStep(lease, { ...record, checkpoint }))) throw leaseLost(lease.jobId);
   };
 
+  // Cancellation ends the step for good: stored as cancelled, so no view shows it running forever.
+  // Other stops (shutdown, lost lease) leave it as it is: the step resumes on the next delivery.
+  const stopped = async (record: Omit<StepRecord, 'name' | 'state' | 'attempts'>): Promise<never> => {
+    const reason = signal.reason;
+    if (reason instanceof AbortReason && reason.kind === 'cancelled') {
+      const at = Date.now();
+      await save({ name, state: 'cancelled', attempts, ...record, finishedAt: at }).catch(() => undefined);
+      events.emit({ type: 'step:cancelled', jobId: lease.jobId, step: name, attempt: attempts, at });
+    }
+    throw reason;
+  };
+
   for (;;) {
     if (signal.aborted) throw signal.reason;
     attempts++;
@@ -80,8 +93,8 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
       events.emit({ type: 'step:succeeded', jobId: lease.jobId, step: name, attempt: attempts, at: finishedAt, durationMs: finishedAt - startedAt });
       return value;
     } catch (err) {
-      // The run itself was stopped: not this step's failure; the step is resumed later or abandoned.
-      if (signal.aborted) throw signal.reason;
+      // The run itself was stopped: not this step's failure.
+      if (signal.aborted) return stopped({ startedAt });
       if (err instanceof AbortReason && err.kind === 'lease-lost') throw err;
       const error = toJobError(err, name);
       const now = Date.now();
@@ -94,7 +107,7 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
       await save({ name, state: 'retrying', attempts, startedAt, finishedAt: now, error });
       env.metrics?.stepRetries.inc({ pipeline: lease.pipeline, step: name });
       events.emit({ type: 'step:retry', jobId: lease.jobId, step: name, attempt: attempts, delayMs, error, at: now });
-      await sleep(delayMs, signal);
+      await sleep(delayMs, signal).catch(() => stopped({ startedAt, error }));
     } finally {
       if (timer) clearTimeout(timer);
       dispose();

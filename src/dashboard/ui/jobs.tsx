@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import type { JobRow, JobsSection } from '../snapshot-types.js';
 import { millis, timeline } from './format.js';
 
-const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const STATES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled'];
 
 async function act(id: string, action: 'retry' | 'cancel'): Promise<string | undefined> {
   const res = await fetch(`/api/jobs/${encodeURIComponent(id)}/${action}`, { method: 'POST' });

@@ -21,8 +21,20 @@ export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelle
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 export const FINISHED_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
-/** running: an attempt is under way; retrying: waiting out the backoff after a failed attempt. */
-export type StepState = 'running' | 'retrying' | 'succeeded' | 'failed';
+/**
+ * Jobs by state, as the `forja_pipeline_jobs` gauge and the dashboard show them: `queued` counts the
+ * queued jobs that are due, `delayed` the queued jobs still waiting out their `delayMs` (so a backlog
+ * alert on `queued` does not fire for jobs planned for later).
+ */
+export type CountedState = JobState | 'delayed';
+export const COUNTED_STATES: readonly CountedState[] = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled'];
+export type JobCounts = Record<CountedState, number>;
+
+/**
+ * running: an attempt is under way; retrying: waiting out the backoff after a failed attempt;
+ * cancelled: the job was cancelled while the step ran or waited.
+ */
+export type StepState = 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobError {
   message: string;
@@ -52,12 +64,14 @@ export interface JobRecord {
   input: unknown;
   priority: number;
   idempotencyKey?: string;
-  /** Deliveries so far (1 after the first claim). */
+  /** Deliveries so far, across retries (1 after the first claim); a shutdown's hand-back does not count. */
   attempts: number;
+  /** Deliveries one run may take (crashes included); a retry starts a new run. */
   maxDeliveries: number;
   createdAt: number;
   /** Not before this time (delays, retries). */
   runAt: number;
+  /** When the latest delivery started; none while queued after a retry. */
   startedAt?: number;
   finishedAt?: number;
   cancelRequested: boolean;
@@ -147,7 +161,7 @@ export interface QueueBackend {
   list(filter: ListFilter): Promise<JobPage>;
   steps(id: string): Promise<StepRecord[]>;
   logs(id: string, afterSeq?: number): Promise<LogEntry[]>;
-  counts(): Promise<Record<JobState, number>>;
+  counts(): Promise<JobCounts>;
 
   /**
    * Leases up to `slots[pipeline]` due jobs of each pipeline, highest priority first, honouring

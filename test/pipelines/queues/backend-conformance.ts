@@ -198,6 +198,7 @@ export function runBackendConformance(target: ConformanceTarget): void {
       const other = await open([{ name: p }], store);
       const { job } = await enqueue(crashed, p);
       const stale = await claimOne(crashed, p, 'w1', 100);
+      const firstStart = (await crashed.get(job.id))!.startedAt!;
       let fresh: Awaited<ReturnType<typeof claimOne>> | undefined;
       await waitFor(async () => {
         const got = await other.claim('w2', new Map([[p, 1]]), LEASE * 10, 1);
@@ -208,6 +209,7 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(fresh!.attempts, 2);
       assert.equal(fresh!.fresh, false);
       assert.notEqual(fresh!.token, stale.token);
+      assert.ok((await other.get(job.id))!.startedAt! > firstStart, 'startedAt is the latest delivery\'s start');
       assert.deepEqual(await crashed.heartbeat([stale], LEASE), ['lost']);
       assert.equal(await crashed.saveStep(stale, { name: 'a', state: 'succeeded', attempts: 1, result: 1 }), false);
       assert.equal(await crashed.complete(stale, 'stale'), false);
@@ -380,6 +382,51 @@ export function runBackendConformance(target: ConformanceTarget): void {
       const after = await b.counts();
       assert.equal(after.queued, before.queued + 1);
       assert.equal(typeof after.failed, 'number');
+    });
+
+    it('counts queued jobs that wait out a delay as delayed, not queued', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const before = await b.counts();
+      await enqueue(b, p, { delayMs: 60_000 });
+      await enqueue(b, p, { delayMs: 60_000, priority: 3 });
+      const after = await b.counts();
+      assert.equal(after.delayed, before.delayed + 2);
+      assert.equal(after.queued, before.queued);
+    });
+
+    it('counts deliveries across retries; each run gets its own max deliveries and its own start', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p, { maxDeliveries: 1 });
+      const first = await claimOne(b, p);
+      assert.equal(first.attempts, 1);
+      const firstStart = (await b.get(job.id))!.startedAt!;
+      await b.fail(first, { message: 'x' });
+      const retried = await b.retry(job.id);
+      assert.equal(retried.attempts, 1, 'the delivery before the retry still counts');
+      assert.equal(retried.startedAt, undefined, 'a retried job has not started its new run');
+      await new Promise((r) => setTimeout(r, 5)); // a later millisecond for the second start
+      const second = await claimOne(b, p);
+      assert.equal(second.attempts, 2);
+      const got = (await b.get(job.id))!;
+      assert.equal(got.attempts, 2);
+      assert.ok(got.startedAt! > firstStart);
+      assert.equal(await b.markCancelled(second), true);
+      await b.retry(job.id);
+      const third = await claimOne(b, p);
+      assert.equal(third.attempts, 3, 'one delivery per run: maxDeliveries 1 does not stop a retried job');
+      assert.equal(await b.complete(third, 'ok'), true);
+      assert.equal((await b.get(job.id))?.attempts, 3);
+    });
+
+    it('stores a step that was cancelled', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p);
+      assert.equal(await b.saveStep(lease, { name: 'long', state: 'cancelled', attempts: 1, startedAt: 1, finishedAt: 2 }), true);
+      assert.deepEqual((await b.steps(job.id)).map((s) => [s.state, s.finishedAt]), [['cancelled', 2]]);
     });
 
     it('grants each schedule tick to exactly one caller, across connections', async () => {

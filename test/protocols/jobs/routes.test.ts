@@ -250,6 +250,7 @@ describe('jobs HTTP API', () => {
       assert.match(text, /forja_webhook_deliveries_total\{pipeline="ingest",result="unauthorized"\} [1-9]/);
       assert.match(text, /forja_pipeline_runs_total\{pipeline="ingest",outcome="succeeded"\} [1-9]/);
       assert.match(text, /forja_pipeline_jobs\{state="queued"\} \d/);
+      assert.match(text, /forja_pipeline_jobs\{state="delayed"\} [1-9]/, 'the parked jobs wait out their delay');
       assert.match(text, /forja_pipeline_run_duration_seconds_bucket/);
       assert.match(text, /forja_pipeline_queue_wait_seconds_bucket/);
     });

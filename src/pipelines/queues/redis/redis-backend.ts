@@ -10,11 +10,12 @@
  * sweeps; this class wires them to the QueueBackend interface.
  *
  * State mapping: wait/prioritized/delayed → queued; active → running; completed → succeeded;
- * failed → failed, or cancelled when marked so (`fstate`). Deliveries = BullMQ's attemptsStarted.
+ * failed → failed, or cancelled when marked so (`fstate`). Deliveries = BullMQ's attemptsStarted
+ * (the current run's, checked against max deliveries) plus `fats` (the runs' before the latest retry).
  */
 import type { Logger } from 'pino';
 import type {
-  EnqueueRequest, JobError, JobPage, JobRecord, JobState, Lease, LeasedJob, LeaseStatus, ListFilter, LogEntry, QueueBackend,
+  EnqueueRequest, JobCounts, JobError, JobPage, JobRecord, Lease, LeasedJob, LeaseStatus, ListFilter, LogEntry, QueueBackend,
   RetentionPolicy, StepRecord,
 } from '../backend.js';
 import { RedisAdmin } from './redis-admin.js';
@@ -81,7 +82,7 @@ export class RedisBackend implements QueueBackend {
   list(filter: ListFilter): Promise<JobPage> { return this.guard(() => this.reads.list(filter)); }
   steps(id: string): Promise<StepRecord[]> { return this.guard(() => this.reads.steps(id)); }
   logs(id: string, afterSeq?: number): Promise<LogEntry[]> { return this.guard(() => this.reads.logs(id, afterSeq)); }
-  counts(): Promise<Record<JobState, number>> { return this.guard(() => this.reads.counts()); }
+  counts(): Promise<JobCounts> { return this.guard(() => this.reads.counts()); }
   cancel(id: string): Promise<JobRecord> { return this.guard(() => this.admin.cancel(id)); }
   retry(id: string): Promise<JobRecord> { return this.guard(() => this.admin.retry(id)); }
   claimScheduleTick(key: string, tickAt: number): Promise<boolean> { return this.guard(() => this.admin.claimScheduleTick(key, tickAt)); }

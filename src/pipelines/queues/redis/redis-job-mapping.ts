@@ -26,7 +26,7 @@ export function rawToJob(id: string, pipeline: string, raw: Record<string, strin
   const data = JSON.parse(raw.data) as JobData;
   const createdAt = Number(raw.timestamp);
   const job: JobRecord = {
-    id, pipeline, state, input: data.i, priority: Number(raw.priority ?? 0), attempts: Number(raw.ats ?? 0), maxDeliveries: data.m,
+    id, pipeline, state, input: data.i, priority: Number(raw.priority ?? 0), attempts: Number(raw.ats ?? 0) + Number(raw.fats ?? 0), maxDeliveries: data.m,
     createdAt, runAt: createdAt + Number(raw.delay ?? 0), cancelRequested: raw.fcancel === '1',
   };
   if (data.k !== undefined) job.idempotencyKey = data.k;

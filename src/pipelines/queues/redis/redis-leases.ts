@@ -47,8 +47,10 @@ export class RedisLeases {
           await this.fail(lease, { message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' });
           continue;
         }
+        // Deliveries before the latest retry: only a job retried (or handed back) can have any.
+        const earlier = data.r ? Number(await this.conn.client.hget(this.conn.keys.job(lease.jobId), 'fats') ?? 0) : 0;
         out.push({
-          jobId: lease.jobId, pipeline, token: lease.token, input: data.i, attempts: job.attemptsStarted, createdAt: job.timestamp,
+          jobId: lease.jobId, pipeline, token: lease.token, input: data.i, attempts: job.attemptsStarted + earlier, createdAt: job.timestamp,
           runAt: job.timestamp + (job.delay ?? 0), fresh: job.attemptsStarted === 1 && !data.r,
         });
       }

@@ -1,6 +1,6 @@
 /** Reading jobs on Redis: one job, pages of the list index, steps, logs and the counts per state. */
 import { errors } from '../../../errors.js';
-import { JOB_STATES, type JobPage, type JobRecord, type JobState, type ListFilter, type LogEntry, type StepRecord } from '../backend.js';
+import { COUNTED_STATES, type JobCounts, type JobPage, type JobRecord, type ListFilter, type LogEntry, type StepRecord } from '../backend.js';
 import type { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { rawToJob } from './redis-job-mapping.js';
@@ -64,14 +64,15 @@ export class RedisReads {
     });
   }
 
-  async counts(): Promise<Record<JobState, number>> {
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+  async counts(): Promise<JobCounts> {
+    const out = Object.fromEntries(COUNTED_STATES.map((s) => [s, 0])) as JobCounts;
     for (const name of this.conn.pipelines()) {
       const [c, cancelled] = await Promise.all([
         this.conn.queue(name).getJobCounts('waiting', 'prioritized', 'delayed', 'paused', 'active', 'completed', 'failed'),
         this.conn.client.scard(this.conn.keys.cancelledSet(name)),
       ]);
-      out.queued += (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.paused ?? 0);
+      out.queued += (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0);
+      out.delayed += c.delayed ?? 0;
       out.running += c.active ?? 0;
       out.succeeded += c.completed ?? 0;
       out.failed += (c.failed ?? 0) - cancelled;

@@ -70,7 +70,8 @@ export const SCRIPTS: Record<string, ScriptDef> = {
   /**
    * failed | cancelled → waiting, as BullMQ's retry does, plus Forja's part: failed steps get their
    * tries back (completed steps keep results and checkpoints), the cancel and error marks go, the
-   * job data counts the retry (so the next delivery loads stored steps).
+   * deliveries so far are kept in `fats`, the job data counts the retry (so the next delivery loads
+   * stored steps).
    * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet.
    * ARGV: jobId, deadline (ms on Redis's clock).
    * Out: 1 re-queued, -1 no such job, -2 not failed or cancelled, -3 arrived after its deadline.
@@ -94,6 +95,10 @@ export const SCRIPTS: Record<string, ScriptDef> = {
         end
       end
     end
+    -- The runs' deliveries so far move to fats (the job shows every delivery; BullMQ's ats, which
+    -- max deliveries is checked against, starts again from 0).
+    local ats = tonumber(rcall('HGET', KEYS[1], 'ats') or '0')
+    if ats > 0 then rcall('HINCRBY', KEYS[1], 'fats', ats) end
     rcall('HDEL', KEYS[1], 'fcancel', 'fstate', 'ferr', 'progress', 'fpmsg', 'finishedOn', 'processedOn', 'failedReason', 'atm', 'ats')
     -- The data is JSON.stringify({i, m, k?, r?}) written by this backend, so r, when present, ends it.
     -- Edited as text: decoding and re-encoding would round the input's numbers.

@@ -21,11 +21,12 @@ export class JobOperations {
       byId: p('SELECT * FROM jobs WHERE id = ?'),
       byKey: p('SELECT * FROM jobs WHERE pipeline = ? AND idempotency_key = ?'),
       runningCount: p(`SELECT count(*) AS n FROM jobs WHERE pipeline = ? AND state = 'running'`),
+      // started_at is the latest delivery's start: a job's duration is that of its latest run.
       claim: p(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_token = lease_token + 1,
-                  lease_expires_at = ?, started_at = coalesce(started_at, ?)
+                  lease_expires_at = ?, started_at = ?
                 WHERE id IN (SELECT id FROM jobs WHERE pipeline = ? AND state = 'queued' AND run_at <= ?
                              ORDER BY priority, run_at, rowid LIMIT ?)
-                RETURNING id, pipeline, input, attempts, retried, created_at, run_at, lease_token`),
+                RETURNING id, pipeline, input, attempts, earlier_attempts, retried, created_at, run_at, lease_token`),
       expiredToCancelled: p(`UPDATE jobs SET state = 'cancelled', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
                              WHERE state = 'running' AND lease_expires_at < ? AND cancel_requested = 1`),
       expiredToFailed: p(`UPDATE jobs SET state = 'failed', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, error = ?
@@ -53,11 +54,14 @@ export class JobOperations {
       log: p('INSERT INTO job_logs (job_id, at, message, data) VALUES (?, ?, ?, ?)'),
       steps: p('SELECT * FROM job_steps WHERE job_id = ? ORDER BY position'),
       logs: p('SELECT seq, at, message, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT 1000'),
-      counts: p('SELECT state, count(*) AS n FROM jobs GROUP BY state'),
+      counts: p(`SELECT CASE WHEN state = 'queued' AND run_at > ? THEN 'delayed' ELSE state END AS state, count(*) AS n
+                 FROM jobs GROUP BY 1`),
       cancelQueued: p(`UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'queued'`),
       cancelRunning: p(`UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'`),
-      retry: p(`UPDATE jobs SET state = 'queued', run_at = ?, finished_at = NULL, error = NULL, result = NULL, cancel_requested = 0,
-                  retried = retried + 1, attempts = 0, max_deliveries = max_deliveries
+      // The deliveries of the runs so far move to earlier_attempts: the job shows every delivery,
+      // and max_deliveries applies to the new run alone.
+      retry: p(`UPDATE jobs SET state = 'queued', run_at = ?, started_at = NULL, finished_at = NULL, error = NULL, result = NULL,
+                  cancel_requested = 0, retried = retried + 1, earlier_attempts = earlier_attempts + attempts, attempts = 0
                 WHERE id = ? AND state IN ('failed', 'cancelled')`),
       resetFailedSteps: p(`UPDATE job_steps SET state = 'running', attempts = 0, error = NULL WHERE job_id = ? AND state != 'succeeded'`),
       tick: p(`INSERT INTO schedule_ticks (key, last_tick) VALUES (?, ?)
@@ -92,10 +96,12 @@ export class JobOperations {
     let n = limit;
     if (concurrency !== undefined) n = Math.min(n, concurrency - (this.s.runningCount.get(pipeline) as { n: number }).n);
     if (n <= 0) return [];
-    const rows = this.s.claim.all(workerId, now + leaseMs, now, pipeline, now, n) as
-      { id: string; pipeline: string; input: string; attempts: number; retried: number; created_at: number; run_at: number; lease_token: number }[];
+    const rows = this.s.claim.all(workerId, now + leaseMs, now, pipeline, now, n) as {
+      id: string; pipeline: string; input: string; attempts: number; earlier_attempts: number; retried: number; created_at: number; run_at: number;
+      lease_token: number;
+    }[];
     return rows.map((r) => ({
-      jobId: r.id, pipeline: r.pipeline, token: String(r.lease_token), input: JSON.parse(r.input), attempts: r.attempts,
+      jobId: r.id, pipeline: r.pipeline, token: String(r.lease_token), input: JSON.parse(r.input), attempts: r.attempts + r.earlier_attempts,
       createdAt: r.created_at, runAt: r.run_at, fresh: r.attempts === 1 && r.retried === 0,
     }));
   }
@@ -151,8 +157,9 @@ export class JobOperations {
     return this.s.logs.all(jobId, afterSeq) as { seq: number; at: number; message: string; data: string | null }[];
   }
 
-  stateCounts(): { state: string; n: number }[] {
-    return this.s.counts.all() as { state: string; n: number }[];
+  /** Jobs per state, with queued jobs not yet due counted as `delayed`. */
+  stateCounts(now: number): { state: string; n: number }[] {
+    return this.s.counts.all(now) as { state: string; n: number }[];
   }
 
   cancelQueued(id: string, now: number): boolean {

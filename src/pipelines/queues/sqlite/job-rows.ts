@@ -9,6 +9,7 @@ export interface JobRow {
   priority: number;
   idempotency_key: string | null;
   attempts: number;
+  earlier_attempts: number;
   max_deliveries: number;
   created_at: number;
   run_at: number;
@@ -48,7 +49,7 @@ export function rowToJob(row: JobRow): JobRecord {
     state: row.state as JobState,
     input: JSON.parse(row.input),
     priority: row.priority,
-    attempts: row.attempts,
+    attempts: row.attempts + row.earlier_attempts,
     maxDeliveries: row.max_deliveries,
     createdAt: row.created_at,
     runAt: row.run_at,

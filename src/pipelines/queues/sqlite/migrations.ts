@@ -60,6 +60,10 @@ const MIGRATIONS: string[] = [
     last_tick INTEGER NOT NULL
   );
   `,
+  // 2: deliveries of the runs before the latest retry (attempts counts the current run's)
+  `
+  ALTER TABLE jobs ADD COLUMN earlier_attempts INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

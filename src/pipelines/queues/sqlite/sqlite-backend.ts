@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { errors } from '../../../errors.js';
 import {
-  JOB_STATES, type EnqueueRequest, type JobError, type JobPage, type JobRecord, type JobState, type Lease, type LeasedJob,
+  COUNTED_STATES, type CountedState, type EnqueueRequest, type JobCounts, type JobError, type JobPage, type JobRecord, type Lease, type LeasedJob,
   type LeaseStatus, type ListFilter, type LogEntry, type QueueBackend, type RetentionPolicy, type StepRecord,
 } from '../backend.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
@@ -99,9 +99,9 @@ export class SqliteBackend implements QueueBackend {
     return this.ops.logRows(id, afterSeq).map((r) => ({ seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) }));
   }
 
-  async counts(): Promise<Record<JobState, number>> {
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of this.ops.stateCounts()) out[r.state as JobState] = r.n;
+  async counts(): Promise<JobCounts> {
+    const out = Object.fromEntries(COUNTED_STATES.map((s) => [s, 0])) as JobCounts;
+    for (const r of this.ops.stateCounts(Date.now())) out[r.state as CountedState] = r.n;
     return out;
   }
 
