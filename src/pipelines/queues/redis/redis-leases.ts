@@ -48,7 +48,7 @@ export class RedisLeases {
           continue;
         }
         // Deliveries before the latest retry: only a job retried (or handed back) can have any.
-        const earlier = data.r ? Number(await this.conn.client.hget(this.conn.keys.job(lease.jobId), 'fats') ?? 0) : 0;
+        const earlier = data.r ? Number(await this.conn.workerClient.hget(this.conn.keys.job(lease.jobId), 'fats') ?? 0) : 0;
         out.push({
           jobId: lease.jobId, pipeline, token: lease.token, input: data.i, attempts: job.attemptsStarted + earlier, createdAt: job.timestamp,
           runAt: job.timestamp + (job.delay ?? 0), fresh: job.attemptsStarted === 1 && !data.r,
