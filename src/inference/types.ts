@@ -3,15 +3,11 @@
  * Nothing here knows HTTP.
  */
 
-/** Open Inference Protocol v2 datatypes. */
-export const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
-export type Datatype = (typeof DATATYPES)[number];
+import type { Datatype, TypedArray } from './datatypes.js';
 
-export type TensorData =
-  | Float32Array | Float64Array | Uint16Array
-  | Int8Array | Int16Array | Int32Array | BigInt64Array
-  | Uint8Array | Uint32Array | BigUint64Array
-  | string[];
+export { DATATYPES, type Datatype } from './datatypes.js';
+
+export type TensorData = TypedArray | string[];
 
 /** A tensor in Forja's own terms: flat data, row-major shape. */
 export interface Tensor {

@@ -4,30 +4,20 @@
  * 4-byte little-endian length followed by that many bytes.
  */
 import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
+import { DATATYPE_INFO, elementCount } from '../../inference/datatypes.js';
 import { errors } from '../../errors.js';
-import { elementCount } from './json-tensors.js';
-
-const ELEMENT_SIZE: Record<Exclude<Datatype, 'BYTES'>, number> = {
-  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
-};
-
-type Ctor = new (buffer: ArrayBuffer, offset?: number, length?: number) => Exclude<TensorData, string[]>;
-const CTORS: Record<Exclude<Datatype, 'BYTES'>, Ctor> = {
-  BOOL: Uint8Array, UINT8: Uint8Array, INT8: Int8Array, UINT16: Uint16Array, INT16: Int16Array, FP16: Uint16Array,
-  UINT32: Uint32Array, INT32: Int32Array, FP32: Float32Array, UINT64: BigUint64Array, INT64: BigInt64Array, FP64: Float64Array,
-};
 
 export function decodeBinaryData(name: string, datatype: Datatype, shape: number[], bytes: Buffer): TensorData {
   const count = elementCount(shape);
   if (datatype === 'BYTES') return decodeBytesElements(name, count, bytes);
-  const size = ELEMENT_SIZE[datatype];
+  const { bytes: size, array } = DATATYPE_INFO[datatype];
   if (bytes.length !== count * size) {
     throw errors.TENSOR_SHAPE(`input '${name}': shape [${shape}] of ${datatype} needs ${count * size} bytes of binary data, got ${bytes.length}`);
   }
   // Copy into a fresh, aligned buffer: the request body's offset is rarely a multiple of 8.
   const copy = new ArrayBuffer(bytes.length);
   new Uint8Array(copy).set(bytes);
-  return new CTORS[datatype](copy, 0, count);
+  return new array(copy, 0, count);
 }
 
 function decodeBytesElements(name: string, count: number, bytes: Buffer): string[] {

@@ -31,6 +31,8 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     binary = raw.subarray(n);
   }
   const parsed = parseJsonBytes(jsonPart);
+  // Tensor data is set aside while the schema checks the rest: zod would copy every element.
+  const data = takeTensorData(parsed);
   const result = inferRequestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -38,7 +40,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
   }
   const body = result.data;
   let offset = 0;
-  const inputs = body.inputs.map((input): Tensor => {
+  const inputs = body.inputs.map((input, index): Tensor => {
     const size = input.parameters?.binary_data_size;
     if (size !== undefined) {
       if (!binary) throw errors.REQUEST_INVALID(`input '${input.name}' has binary_data_size but the request has no Inference-Header-Content-Length header`);
@@ -49,8 +51,9 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
       offset += size;
       return { name: input.name, datatype: input.datatype, shape: input.shape, data };
     }
-    if (!input.data) throw errors.REQUEST_INVALID(`input '${input.name}' has no data (give 'data' or parameters.binary_data_size)`);
-    return { name: input.name, datatype: input.datatype, shape: input.shape, data: decodeJsonData(input.name, input.datatype, input.shape, input.data) };
+    const values = data[index];
+    if (!values) throw errors.REQUEST_INVALID(`input '${input.name}' has no data (give 'data' or parameters.binary_data_size)`);
+    return { name: input.name, datatype: input.datatype, shape: input.shape, data: decodeJsonData(input.name, input.datatype, input.shape, values) };
   });
   if (binary && offset !== binary.length) throw errors.REQUEST_INVALID(`${binary.length - offset} bytes of binary data were not claimed by any input's binary_data_size`);
 
@@ -62,6 +65,19 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     return o.name;
   });
   return { body, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs };
+}
+
+/** Replaces each input's `data` array with an empty one and returns the arrays by input index. */
+function takeTensorData(parsed: unknown): (unknown[] | undefined)[] {
+  const inputs = (parsed as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return [];
+  return inputs.map((input: unknown) => {
+    const holder = input as { data?: unknown } | null;
+    if (typeof holder !== 'object' || holder === null || !Array.isArray(holder.data)) return undefined;
+    const values = holder.data as unknown[];
+    holder.data = [];
+    return values;
+  });
 }
 
 export interface EncodedResponse {

@@ -4,98 +4,100 @@
  * FP16 travels as numbers and is stored as IEEE half bits; 64-bit integers become BigInt arrays.
  */
 import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
-import { DATATYPES } from '../../inference/types.js';
-import { errors } from '../../errors.js';
+import { DATATYPE_INFO, elementCount } from '../../inference/datatypes.js';
+import { errors, type ForjaError } from '../../errors.js';
 import { halfToFloat, floatToHalf } from './half-float.js';
 
-interface IntRange { min: number; max: number; Ctor: new (n: number) => Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array }
+export { elementCount, isDatatype } from '../../inference/datatypes.js';
 
-const INT_RANGES: Partial<Record<Datatype, IntRange>> = {
-  INT8: { min: -128, max: 127, Ctor: Int8Array },
-  INT16: { min: -32768, max: 32767, Ctor: Int16Array },
-  INT32: { min: -2147483648, max: 2147483647, Ctor: Int32Array },
-  UINT8: { min: 0, max: 255, Ctor: Uint8Array },
-  UINT16: { min: 0, max: 65535, Ctor: Uint16Array },
-  UINT32: { min: 0, max: 4294967295, Ctor: Uint32Array },
-};
-
-export function isDatatype(value: unknown): value is Datatype {
-  return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
-}
-
-export function elementCount(shape: number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-/** Flattens nested arrays in row-major order without recursion limits on width. */
-function flatten(data: unknown[], name: string): unknown[] {
-  if (data.length === 0 || !Array.isArray(data[0])) {
-    for (const v of data) if (Array.isArray(v)) throw errors.TENSOR_INVALID(`input '${name}': data mixes nested arrays and values`);
-    return data;
+/**
+ * Calls `visit` for each value of flat or nested arrays in row-major order and returns how many
+ * there were. An explicit stack instead of recursion: no depth can overflow it, and no flattened
+ * copy of the data is made.
+ */
+function forEachValue(name: string, data: unknown[], visit: (value: unknown, index: number) => void): number {
+  const mixed = () => errors.TENSOR_INVALID(`input '${name}': data mixes nested arrays and values`);
+  const arrays: unknown[][] = [data];
+  const positions: number[] = [0];
+  let count = 0;
+  while (arrays.length > 0) {
+    const top = arrays.length - 1;
+    const level = arrays[top];
+    const i = positions[top];
+    if (i === level.length) {
+      arrays.pop();
+      positions.pop();
+      continue;
+    }
+    positions[top] = i + 1;
+    const value = level[i];
+    const nested = Array.isArray(value);
+    if (nested !== Array.isArray(level[0])) throw mixed();
+    if (nested) {
+      arrays.push(value as unknown[]);
+      positions.push(0);
+    } else {
+      visit(value, count++);
+    }
   }
-  return (data as unknown[]).flat(Infinity);
+  return count;
 }
 
-export function decodeJsonData(name: string, datatype: Datatype, shape: number[], raw: unknown[]): TensorData {
-  const values = flatten(raw, name);
-  const expected = elementCount(shape);
-  if (values.length !== expected) {
-    throw errors.TENSOR_SHAPE(`input '${name}': shape [${shape}] needs ${expected} elements, got ${values.length}`);
-  }
-  const bad = (i: number, what: string) => errors.TENSOR_DATATYPE(`input '${name}' (${datatype}): element ${i} is ${JSON.stringify(values[i])?.slice(0, 40)}, expected ${what}`);
+type Store = (value: unknown, index: number) => void;
+
+/** The output array for a datatype and a store that checks and writes one JSON value into it. */
+function storeFor(datatype: Datatype, count: number, bad: (index: number, value: unknown, what: string) => ForjaError): { out: TensorData; store: Store } {
   switch (datatype) {
     case 'BYTES': {
-      for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') throw bad(i, 'a string');
-      return values as string[];
+      const out = new Array<string>(count);
+      return { out, store: (v, i) => { if (typeof v !== 'string') throw bad(i, v, 'a string'); out[i] = v; } };
     }
     case 'BOOL': {
-      const out = new Uint8Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (typeof v !== 'boolean') throw bad(i, 'true or false');
-        out[i] = v ? 1 : 0;
-      }
-      return out;
+      const out = new Uint8Array(count);
+      return { out, store: (v, i) => { if (typeof v !== 'boolean') throw bad(i, v, 'true or false'); out[i] = v ? 1 : 0; } };
+    }
+    case 'FP16': {
+      const out = new Uint16Array(count);
+      return { out, store: (v, i) => { if (typeof v !== 'number') throw bad(i, v, 'a number'); out[i] = floatToHalf(v); } };
     }
     case 'FP32':
-    case 'FP64':
-    case 'FP16': {
-      const out = datatype === 'FP32' ? new Float32Array(values.length) : datatype === 'FP64' ? new Float64Array(values.length) : new Float32Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (typeof v !== 'number') throw bad(i, 'a number');
-        out[i] = v;
-      }
-      if (datatype !== 'FP16') return out;
-      const half = new Uint16Array(values.length);
-      for (let i = 0; i < out.length; i++) half[i] = floatToHalf(out[i]);
-      return half;
+    case 'FP64': {
+      const out = new DATATYPE_INFO[datatype].array(count) as Float32Array | Float64Array;
+      return { out, store: (v, i) => { if (typeof v !== 'number') throw bad(i, v, 'a number'); out[i] = v; } };
     }
     case 'INT64':
     case 'UINT64': {
-      const out = datatype === 'INT64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        // Typed-array stores wrap silently, so the 64-bit range is checked here like the narrower types.
-        const outOfRange = (n: number) => (datatype === 'UINT64' ? n < 0 || n >= 2 ** 64 : n < -(2 ** 63) || n >= 2 ** 63);
-        if (typeof v !== 'number' || !Number.isInteger(v) || outOfRange(v)) throw bad(i, datatype === 'UINT64' ? 'an integer in 0..2^64-1' : 'an integer in -2^63..2^63-1');
-        out[i] = BigInt(v);
-      }
-      return out;
+      // Typed-array stores wrap silently, so the 64-bit range is checked here like the narrower types.
+      const { min, below, text } = DATATYPE_INFO[datatype].range!;
+      const out = new DATATYPE_INFO[datatype].array(count) as BigInt64Array | BigUint64Array;
+      return { out, store: (v, i) => { if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v >= below) throw bad(i, v, `an integer in ${text}`); out[i] = BigInt(v); } };
     }
     default: {
-      const range = INT_RANGES[datatype]!;
-      const out = new range.Ctor(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < range.min || v > range.max) throw bad(i, `an integer in ${range.min}..${range.max}`);
-        out[i] = v;
-      }
-      return out;
+      const { min, below, text } = DATATYPE_INFO[datatype].range!;
+      const out = new DATATYPE_INFO[datatype].array(count) as Int32Array;
+      return { out, store: (v, i) => { if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v >= below) throw bad(i, v, `an integer in ${text}`); out[i] = v; } };
     }
   }
+}
+
+/** A short description of a wrong value that never walks into it. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(JSON.stringify(value)).slice(0, 40);
+}
+
+/** JSON `data` (flat or nested) into a typed array, in one pass over the values. */
+export function decodeJsonData(name: string, datatype: Datatype, shape: number[], raw: unknown[]): TensorData {
+  const expected = elementCount(shape);
+  const shapeError = (got: number) => errors.TENSOR_SHAPE(`input '${name}': shape [${shape}] needs ${expected} elements, got ${got}`);
+  const flat = raw.length === 0 || !Array.isArray(raw[0]);
+  if (flat && raw.length !== expected) throw shapeError(raw.length);
+  const bad = (i: number, value: unknown, what: string) => errors.TENSOR_DATATYPE(`input '${name}' (${datatype}): element ${i} is ${describe(value)}, expected ${what}`);
+  const { out, store } = storeFor(datatype, expected, bad);
+  const count = forEachValue(name, raw, (value, i) => { if (i < expected) store(value, i); });
+  if (count !== expected) throw shapeError(count);
+  return out;
 }
 
 /** Tensor data as plain JSON values (flat, row-major). */

@@ -23,6 +23,17 @@ describe('JSON tensor data', () => {
     assert.deepEqual(Array.from(data as Float32Array), [1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  test('data nested 100,000 deep is walked without recursion (callers inside the process skip the HTTP depth bound)', () => {
+    let deep: unknown[] = [1];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.deepEqual(Array.from(decodeJsonData('x', 'FP32', [1], deep) as Float32Array), [1]);
+    throwsForja(() => decodeJsonData('x', 'FP32', [2], deep), 'FORJA_ERR_TENSOR_SHAPE', /needs 2 elements, got 1/);
+  });
+
+  test('arrays and values mixed at any level are refused', () => {
+    throwsForja(() => decodeJsonData('x', 'FP32', [2, 2], [[1, 2], [3, [4]]]), 'FORJA_ERR_TENSOR_INVALID', /mixes nested arrays and values/);
+  });
+
   test('a length mismatch names what the shape needs and what came', () => {
     throwsForja(() => decodeJsonData('pixels', 'FP32', [2, 3], [1, 2, 3, 4]), 'FORJA_ERR_TENSOR_SHAPE', /'pixels'.*needs 6 elements, got 4/);
   });

@@ -1,21 +1,15 @@
 /** Maps between onnxruntime-node's type names and Open Inference Protocol v2 datatypes. */
 import * as ort from 'onnxruntime-node';
 import type { Datatype, Tensor, TensorData, TensorSpec } from '../../types.js';
+import { datatypeOfOrt, ortTypeName } from '../../datatypes.js';
 import { errors } from '../../../errors.js';
 
-const ORT_TO_V2: Record<string, Datatype> = {
-  bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64',
-  int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
-  float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
-};
-const V2_TO_ORT = Object.fromEntries(Object.entries(ORT_TO_V2).map(([k, v]) => [v, k])) as Record<Datatype, ort.Tensor.Type>;
-
 export function ortTypeOf(datatype: Datatype): ort.Tensor.Type {
-  return V2_TO_ORT[datatype];
+  return ortTypeName(datatype) as ort.Tensor.Type;
 }
 
 export function v2Datatype(ortType: string): Datatype {
-  const datatype = ORT_TO_V2[ortType];
+  const datatype = datatypeOfOrt(ortType);
   if (!datatype) throw errors.MODEL_UNAVAILABLE(`tensor type '${ortType}' is not supported`);
   return datatype;
 }
@@ -29,7 +23,7 @@ export function readSpecs(metadata: readonly ort.InferenceSession.ValueMetadata[
 }
 
 export function toOrtTensor(tensor: Tensor): ort.Tensor {
-  const type = V2_TO_ORT[tensor.datatype];
+  const type = ortTypeOf(tensor.datatype);
   // onnxruntime wants bool tensors as Uint8Array, which is how Forja keeps BOOL data.
   return new ort.Tensor(type, tensor.data as never, tensor.shape);
 }

@@ -4,6 +4,7 @@
  * under a millisecond is cheaper on the main thread than a hop to a worker and back.
  */
 import type { Datatype, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
+import { DATATYPE_INFO } from '../../datatypes.js';
 
 /** Compute time below which `auto` runs a model inline on the main thread. */
 export const INLINE_BELOW_MS = 0.3;
@@ -20,19 +21,7 @@ export function zeroInputs(specs: TensorSpec[]): Tensor[] | undefined {
 }
 
 function zeros(datatype: Datatype, n: number): TensorData {
-  switch (datatype) {
-    case 'BYTES': return new Array<string>(n).fill('');
-    case 'FP32': return new Float32Array(n);
-    case 'FP64': return new Float64Array(n);
-    case 'FP16': case 'UINT16': return new Uint16Array(n);
-    case 'INT8': return new Int8Array(n);
-    case 'INT16': return new Int16Array(n);
-    case 'INT32': return new Int32Array(n);
-    case 'UINT32': return new Uint32Array(n);
-    case 'INT64': return new BigInt64Array(n);
-    case 'UINT64': return new BigUint64Array(n);
-    default: return new Uint8Array(n);
-  }
+  return datatype === 'BYTES' ? new Array<string>(n).fill('') : new DATATYPE_INFO[datatype].array(n);
 }
 
 /**
