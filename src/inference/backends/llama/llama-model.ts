@@ -71,7 +71,13 @@ export class LlamaLanguageModel implements LanguageModel {
       }
     }
     const maxTokens = request.maxTokens ?? contextSize - promptLength;
-    const sampler = await this.parts.samplers.create(request);
+    // In JSON modes only the grammar ends the answer: a stop sequence (the client's or the chat
+    // template's) could cut the value and leave invalid JSON behind a finish_reason of "stop".
+    const json = request.responseFormat !== undefined && request.responseFormat.type !== 'text';
+    if (json && request.stop?.some((s) => s.length > 0)) {
+      throw errors.LLM_UNSUPPORTED_PARAMETER('stop cannot be combined with a JSON response_format: a stop sequence could cut the JSON value', { param: 'stop' });
+    }
+    const { sampler, stopStrings, trimTrailingWhitespace } = await this.parts.samplers.create(request);
 
     const cancel = new AbortController();
     const onOuterAbort = () => cancel.abort();
@@ -81,14 +87,26 @@ export class LlamaLanguageModel implements LanguageModel {
     stream.promptTokens = promptLength;
     const prompt = Uint32Array.from(rendered.tokens);
     const detokenizer = new IncrementalDetokenizer((t) => this.parts.native.model.detokenize(t, false), prompt);
-    const stops = new StopMatcher([...(request.stop ?? []), ...rendered.stopStrings]);
-    const emit = (text: string) => { if (text) stream.push({ type: 'text', text }); };
+    const stops = new StopMatcher(json ? stopStrings : [...(request.stop ?? []), ...rendered.stopStrings, ...stopStrings]);
+    // Trailing whitespace is held back until more text follows, and dropped at the end.
+    let heldSpace = '';
+    const emit = (delta: string) => {
+      if (!delta) return;
+      let text = heldSpace + delta;
+      if (trimTrailingWhitespace) {
+        const kept = text.replace(/[ \t\r\n]+$/, '');
+        heldSpace = text.slice(kept.length);
+        text = kept;
+      }
+      if (text) stream.push({ type: 'text', text });
+    };
+    const stopTokens = json ? [] : rendered.stopTokens;
 
     engine.submit({
       prompt,
       sampler,
       maxTokens,
-      stopTokens: rendered.stopTokens.length > 0 ? new Set(rendered.stopTokens) : undefined,
+      stopTokens: stopTokens.length > 0 ? new Set(stopTokens) : undefined,
       signal: cancel.signal,
       onToken: (token) => {
         const delta = detokenizer.push(token);
