@@ -23,7 +23,7 @@ import { errors } from '../src/errors.js';
 import { createLlamaLoader } from '../src/inference/backends/llama/index.js';
 import type { LanguageModel } from '../src/inference/types.js';
 import { openaiRoutes } from '../src/protocols/openai/index.js';
-import { writeTinyLlamaGguf } from '../test/helpers/gguf-writer.js';
+import { writeTinyLlamaGguf } from '../support/gguf-writer.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => { const i = args.indexOf(`--${name}`); return i === -1 ? fallback : Number(args[i + 1]); };

@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { startListening, type Child } from './lib/processes.js';
 import { median, percentile, round } from './lib/stats.js';
-import { writeAddModel, writeMlpModel } from '../test/helpers/onnx-models.js';
+import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
 
 const QUICK = process.argv.includes('--quick');
 const HERE = path.dirname(fileURLToPath(import.meta.url));

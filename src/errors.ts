@@ -1,7 +1,7 @@
 /**
  * The one error catalogue. Every error Forja raises on purpose is a ForjaError with a stable
  * `code` (FORJA_ERR_<AREA>_<WHAT>) and an HTTP status; each protocol maps it to its own body
- * shape in one place (protocols/v2/errors.ts, protocols/openai/errors.ts …).
+ * shape (http/errors.ts sends every error; protocols/openai/errors.ts declares OpenAI's shape).
  * test/errors.test.ts pins this list and checks each code is documented in docs/errors.md.
  */
 
@@ -69,6 +69,7 @@ const catalogue = {
   QUEUE_FULL: 503,
   REQUEST_TIMEOUT: 503,
   SHUTTING_DOWN: 503,
+  SERVER_NOT_READY: 503,
   INFERENCE_FAILED: 500,
   // llm
   LLM_CONTEXT_LENGTH_EXCEEDED: 400,

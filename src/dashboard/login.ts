@@ -9,6 +9,8 @@
  * The page has no script at all, so the CSP stays free of inline code; only form-action widens to 'self'.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors, type ForjaError } from '../errors.js';
+import { sendError } from '../http/errors.js';
 import {
   CLEAR_SESSION_COOKIE, hasScope, isSameOrigin, sessionCookie, sessionIdOf,
   type ApiKeyStore, type SessionStore,
@@ -77,34 +79,35 @@ export async function loginRoutes(app: FastifyInstance, security: DashboardSecur
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) =>
-    wantsJson(request) ? reply.code(status).header('cache-control', 'no-store').send({ error: message }) : sendLoginPage(reply, headers, status, message);
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: ForjaError) =>
+    wantsJson(request) ? sendError(request, reply.header('cache-control', 'no-store'), error) : sendLoginPage(reply, headers, error.statusCode, error.message);
 
-  app.get('/dashboard/login.css', async (_request, reply) => {
+  // The form must be reachable without a session; its stylesheet holds nothing secret.
+  app.get('/dashboard/login.css', { config: { access: 'public' } }, async (_request, reply) => {
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reply.header('cache-control', 'no-cache').type('text/css; charset=utf-8').send(CSS);
   });
 
-  app.post<{ Body: { key?: unknown } | undefined }>('/dashboard/login', { bodyLimit: 4096 }, async (request, reply) => {
+  app.post<{ Body: { key?: unknown } | undefined }>('/dashboard/login', { bodyLimit: 4096, config: { access: 'login' } }, async (request, reply) => {
     // A page on another site could post this form (login CSRF); browsers name the page's origin.
-    if (!isSameOrigin(request)) return refuse(request, reply, 403, 'Login refused: the form was sent from another site.');
+    if (!isSameOrigin(request)) return refuse(request, reply, errors.AUTH_FORBIDDEN('Login refused: the form was sent from another site.'));
     const keys = security.keys;
     if (keys.size === 0) return wantsJson(request) ? reply.send({ ok: true, session: false }) : reply.code(303).header('location', '/').send();
     const secret = typeof request.body?.key === 'string' ? request.body.key.trim() : '';
     // Checks emptiness, not content: the comparison with keys is ApiKeyStore.find's (constant time).
     // eslint-disable-next-line security/detect-possible-timing-attacks
-    if (secret === '') return refuse(request, reply, 400, 'Paste an API key.');
+    if (secret === '') return refuse(request, reply, errors.REQUEST_INVALID('Paste an API key.'));
     const key = keys.find(secret);
-    if (!key) return refuse(request, reply, 401, 'That API key is not valid.');
-    if (!hasScope(key, 'admin')) return refuse(request, reply, 403, `API key '${key.name}' does not have the admin scope the dashboard needs.`);
+    if (!key) return refuse(request, reply, errors.AUTH_UNAUTHORIZED('That API key is not valid.'));
+    if (!hasScope(key, 'admin')) return refuse(request, reply, errors.AUTH_FORBIDDEN(`API key '${key.name}' does not have the admin scope the dashboard needs.`));
     const id = security.sessions.create(key, keys);
     request.log.info({ apiKey: key.name }, 'dashboard login');
     reply.header('set-cookie', sessionCookie(id)).header('cache-control', 'no-store');
     return wantsJson(request) ? reply.send({ ok: true, key: key.name }) : reply.code(303).header('location', '/').send();
   });
 
-  app.post('/dashboard/logout', async (request, reply) => {
-    if (!isSameOrigin(request)) return reply.code(403).send({ error: 'cross-origin logout refused' });
+  app.post('/dashboard/logout', { config: { access: 'login' } }, async (request, reply) => {
+    if (!isSameOrigin(request)) return sendError(request, reply, errors.AUTH_FORBIDDEN('cross-origin logout refused'));
     security.sessions.delete(sessionIdOf(request));
     reply.header('set-cookie', CLEAR_SESSION_COOKIE).header('cache-control', 'no-store');
     return wantsJson(request) || request.headers['content-type'] === undefined ? reply.code(204).send() : reply.code(303).header('location', '/').send();

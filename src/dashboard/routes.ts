@@ -16,6 +16,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ModelManager } from '../inference/model-manager.js';
 import type { Registry } from 'prom-client';
 import type { PipelineService } from '../pipelines/service.js';
+import { errors } from '../errors.js';
+import { sendError } from '../http/errors.js';
 import { authenticatedBySession, loginRequired } from '../security/index.js';
 import { LiveFeed } from './live-feed.js';
 import { loginRoutes, sendLoginPage, type DashboardSecurity } from './login.js';
@@ -88,7 +90,9 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
 
   // data-auth tells the bundle whether to offer "Log out" (the cookie is HttpOnly, so it cannot look).
   const pages = { header: PAGE.replace('AUTH', 'header'), session: PAGE.replace('AUTH', 'session') };
-  app.get('/', async (request, reply) => {
+  // Operators only; the login cookie counts here (a browser cannot send a key with a page load).
+  const operatorsOnly = { config: { access: 'admin', sessionCookie: true } } as const;
+  app.get('/', operatorsOnly, async (request, reply) => {
     if (loginRequired(request)) return sendLoginPage(reply, SECURITY_HEADERS);
     const page = authenticatedBySession(request) ? pages.session : pages.header;
     return secure(reply).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page);
@@ -96,27 +100,27 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   if (options.security) await loginRoutes(app, options.security, SECURITY_HEADERS);
 
   // A fixed list of names: the URL never becomes a path.
-  app.get<{ Params: { asset: string } }>('/dashboard/:asset', async (request, reply) => {
+  app.get<{ Params: { asset: string } }>('/dashboard/:asset', operatorsOnly, async (request, reply) => {
     const type = Object.hasOwn(ASSETS, request.params.asset) ? ASSETS[request.params.asset] : undefined;
-    if (!type) return secure(reply).code(404).send({ error: `no dashboard asset ${request.params.asset}` });
+    if (!type) return sendError(request, secure(reply), errors.ROUTE_NOT_FOUND(`no dashboard asset ${request.params.asset}`));
     let body = cache.get(request.params.asset);
     if (!body) {
       try {
         body = await readFile(path.join(assetsDir, request.params.asset));
       } catch {
-        return secure(reply).code(503).send({ error: 'the dashboard bundle is not built: run `npm run build`' });
+        return sendError(request, secure(reply), errors.SERVER_NOT_READY('the dashboard bundle is not built: run `npm run build`'));
       }
       cache.set(request.params.asset, body);
     }
     return secure(reply).header('cache-control', 'no-cache').type(type).send(body);
   });
 
-  app.get('/dashboard/snapshot', async (_request, reply) => {
+  app.get('/dashboard/snapshot', operatorsOnly, async (_request, reply) => {
     const snapshot = feed.latest && Date.now() - feed.latest.at < 500 ? feed.latest : await feed.sample();
     return secure(reply).header('cache-control', 'no-store').send(snapshot);
   });
 
-  app.get('/dashboard/events', (request, reply) => {
+  app.get('/dashboard/events', operatorsOnly, (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -6,7 +6,15 @@
  * for, travel in `parameters` as strings (Triton's ModelParameter). See docs/statistics.md.
  */
 import type { Datatype, LoadedModel, ModelVersionSource, TensorModel, TensorSpec } from './types.js';
-import type { BatchingDefaults } from './inference-service.js';
+
+/** The server-wide batching settings (models.*) a model.yaml may override. */
+export interface BatchingDefaults {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  maxQueueSize: number;
+  instances: number;
+  timeoutMs: number;
+}
 
 export interface RuntimeDefaults {
   threads: number;

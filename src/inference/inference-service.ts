@@ -10,15 +10,9 @@ import { validateInputs, validateOutputNames } from './input-validation.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import { errors } from '../errors.js';
 import { InferenceStatistics, type ModelStatistics } from './statistics.js';
-import { effectiveConfig, type EffectiveConfig, type RuntimeDefaults } from './effective-config.js';
+import { effectiveConfig, type BatchingDefaults, type EffectiveConfig, type RuntimeDefaults } from './effective-config.js';
 
-export interface BatchingDefaults {
-  maxBatchSize: number;
-  maxQueueDelayMs: number;
-  maxQueueSize: number;
-  instances: number;
-  timeoutMs: number;
-}
+export type { BatchingDefaults } from './effective-config.js';
 
 export interface InferRequest {
   model: string;

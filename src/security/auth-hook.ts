@@ -5,16 +5,17 @@
  * for /v1). 401 means no usable key, 403 a valid key without the route's scope.
  *
  * The key store is read on every request, so a config reload that replaces it applies at once; with
- * no keys configured the hook lets everything through. On the few routes listed in sessions.ts a
- * dashboard session cookie stands in for a key, and `GET /` without any credential is let through
- * marked as needing a login, so the dashboard can answer with its login form.
+ * no keys configured the hook lets everything through. The access level and whether the dashboard
+ * session cookie stands in for a key come from the matched route's own config (route-access.ts);
+ * `GET /` without any credential is let through marked as needing a login, so the dashboard can
+ * answer with its login form.
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../errors.js';
 import { hasScope, type ApiKeyStore, type Scope } from './api-keys.js';
 import { identify, setIdentity, type Identity } from './credentials.js';
-import { accessFor } from './route-scopes.js';
-import { acceptsSessionCookie, isSameOrigin, sessionIdOf, type SessionStore } from './sessions.js';
+import { acceptsSessionCookie, accessOf } from './route-access.js';
+import { isSameOrigin, sessionIdOf, type SessionStore } from './sessions.js';
 
 const CHALLENGE = 'Bearer realm="forja"';
 
@@ -42,10 +43,10 @@ export function authHook(currentKeys: () => ApiKeyStore, sessions: SessionStore)
     const keys = currentKeys();
     if (keys.size === 0) return;
     const route = request.routeOptions.url;
-    const access = accessFor(route);
+    const access = accessOf(request);
     if (access === 'public' || access === 'webhook' || access === 'login') return;
     let identity = identify(request, keys);
-    if (!identity.presented && acceptsSessionCookie(request.method, route)) {
+    if (!identity.presented && acceptsSessionCookie(request)) {
       const key = sessions.resolve(sessionIdOf(request), keys);
       if (key) {
         // SameSite=Strict already keeps other sites' requests cookie-less; Origin is a second check.

@@ -7,7 +7,7 @@
  * The returned Security object holds the settings in force; the hooks read it on every request, so
  * apply() (called on a config reload) changes keys, CORS origins and the rate limit without a restart.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import type { Logger } from 'pino';
@@ -16,14 +16,15 @@ import { loadApiKeys, type ApiKeyStore } from './api-keys.js';
 import { authHook } from './auth-hook.js';
 import { assertSafeBinding } from './exposure.js';
 import { registerRateLimit } from './rate-limit.js';
+import { requireRouteAccess } from './route-access.js';
 import { SessionStore } from './sessions.js';
 
 export { ApiKeyStore, loadApiKeys, parseApiKeys, hasScope, SCOPES, type ApiKey, type Scope } from './api-keys.js';
-export { accessFor, type Access } from './route-scopes.js';
+export { accessOf, acceptsSessionCookie, requireRouteAccess, type Access } from './route-access.js';
 export { isLoopbackHost, assertSafeBinding } from './exposure.js';
 export { principalOf, secretIn, identityOf, type Identity } from './credentials.js';
 export { loginRequired, authenticatedBySession, requireScope } from './auth-hook.js';
-export { SessionStore, sessionIdOf, sessionCookie, isSameOrigin, CLEAR_SESSION_COOKIE, COOKIE_ROUTES } from './sessions.js';
+export { SessionStore, sessionIdOf, sessionCookie, isSameOrigin, CLEAR_SESSION_COOKIE } from './sessions.js';
 
 type SecurityConfig = ForjaConfig['security'];
 
@@ -38,6 +39,8 @@ export interface Security {
   /** The API keys in force now. */
   readonly keys: ApiKeyStore;
   readonly sessions: SessionStore;
+  /** Every route registered after the security layer, with its config (access, docs …). */
+  readonly routes: readonly RouteOptions[];
   /**
    * Whether a reload can change the rate limit: only when limiting was on at start (the plugin is
    * registered then; registering it later is not possible on a listening server).
@@ -56,6 +59,13 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   let keys = loadApiKeys({ envName: settings.api_keys_env, file: settings.api_keys_file, env: options.env });
   assertSafeBinding(options.host, keys.size, settings.allow_unauthenticated_remote);
   const sessions = new SessionStore();
+  // First, so it sees every route, the plugins' own included.
+  const routes = requireRouteAccess(app);
+  // @fastify/cors adds `OPTIONS *` to answer preflights, which carry no credentials by design and
+  // pass the auth hook as preflights; any other OPTIONS request that lands there needs admin.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '*' && route.method === 'OPTIONS' && route.config?.access === undefined) route.config = { ...route.config, access: 'admin' };
+  });
   const rateLimitReloadable = settings.rate_limit.requests_per_minute > 0;
 
   await app.register(helmet, {
@@ -67,8 +77,9 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     // per request and protect nothing.
     global: false,
   });
+  // Documented API routes answer programs; everything else (dashboard, /docs, 404 pages) gets the headers.
   app.addHook('onRequest', async (request, reply) => {
-    if (!isApiPath(request.url)) await reply.helmet();
+    if (!request.routeOptions.config?.docs) await reply.helmet();
   });
   // Always registered, with the allowlist read per request, so origins added by a reload apply.
   // An empty list answers `false`: no CORS headers, browsers refuse cross-origin calls.
@@ -93,6 +104,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       return keys;
     },
     sessions,
+    routes,
     rateLimitReloadable,
     apply(next) {
       // Everything is checked before anything changes, so a bad key file leaves the old keys in force.
@@ -105,7 +117,3 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   };
 }
 
-/** Machine-facing JSON routes; everything else (dashboard, /docs, 404 pages) gets browser headers. */
-function isApiPath(url: string): boolean {
-  return url.startsWith('/v2/') || url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/hooks/') || url === '/metrics' || url === '/v2';
-}

@@ -9,7 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import { errors } from '../errors.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { identify } from './credentials.js';
-import { accessFor } from './route-scopes.js';
+import { accessOf } from './route-access.js';
 import { isPreflight } from './auth-hook.js';
 
 const WINDOW_MS = 60_000;
@@ -31,7 +31,7 @@ export async function registerRateLimit(app: FastifyInstance, requestsPerMinute:
     timeWindow: WINDOW_MS,
     keyGenerator: (request) => rateLimitKey(request, keys()),
     // Health probes must not be starved by a busy client on the same address.
-    allowList: (request) => requestsPerMinute() === 0 || isPreflight(request) || accessFor(request.routeOptions.url) === 'public',
+    allowList: (request) => requestsPerMinute() === 0 || isPreflight(request) || accessOf(request) === 'public',
     errorResponseBuilder: (_request, context) => errors.RATE_LIMITED(
       `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
       { headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) } }),

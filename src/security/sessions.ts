@@ -6,8 +6,8 @@
  *   fingerprint of the key's secret, with an absolute expiry. The key itself never goes in a cookie.
  * - A session is checked against the key store in force at each request: removing or rotating the
  *   key (a config reload) ends its sessions, and the scopes are the key's current ones.
- * - The cookie is accepted only on the routes listed in COOKIE_ROUTES (the dashboard and the two job
- *   actions its buttons call), never on the inference or jobs APIs at large.
+ * - The cookie is accepted only on routes that say so (`config.sessionCookie`: the dashboard and the
+ *   two job actions its buttons call), never on the inference or jobs APIs at large.
  * Sessions live in this process: a restart logs everyone out.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,21 +20,6 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 /** A bound on memory: logging in past this many live sessions drops the oldest. */
 const MAX_SESSIONS = 1000;
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-/** Route patterns (with their method) on which the session cookie stands in for an API key. */
-export const COOKIE_ROUTES: ReadonlyArray<{ method: string; pattern: string }> = [
-  { method: 'GET', pattern: '/' },
-  { method: 'GET', pattern: '/dashboard/:asset' },
-  { method: 'GET', pattern: '/dashboard/snapshot' },
-  { method: 'GET', pattern: '/dashboard/events' },
-  { method: 'POST', pattern: '/api/jobs/:id/retry' },
-  { method: 'POST', pattern: '/api/jobs/:id/cancel' },
-];
-
-export function acceptsSessionCookie(method: string, routePattern: string | undefined): boolean {
-  const m = method === 'HEAD' ? 'GET' : method;
-  return COOKIE_ROUTES.some((r) => r.method === m && r.pattern === routePattern);
-}
 
 interface Session {
   keyName: string;

@@ -22,8 +22,9 @@ import { pipelineServiceOptions } from './pipeline-options.js';
 import { createModelRuntime } from './model-runtime.js';
 import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
-import { toHttpError } from './http-errors.js';
-import { registerJsonBodyParser } from './json-body.js';
+import { errors } from '../errors.js';
+import { errorHandler, sendError } from '../http/errors.js';
+import { registerJsonBodyParser } from '../http/json-body.js';
 import { FORJA_VERSION } from './version.js';
 import { registerSecurity, type Security } from '../security/index.js';
 
@@ -80,22 +81,18 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     if (closing) reply.header('connection', 'close');
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    void sendError(request, reply, errors.ROUTE_NOT_FOUND(`no route for ${request.method} ${request.url.split('?')[0]}`));
   });
-  app.setErrorHandler((error, request, reply) => {
-    const err = toHttpError(error);
-    if (err.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
-    void reply.code(err.statusCode).send({ ...err.details, error: err.message });
-  });
+  app.setErrorHandler(errorHandler());
 
   // Before any route: the security hooks must be inherited by every protocol plugin.
   const security = await registerSecurity(app, { security: config.security, host: config.server.host, logger });
-  app.get('/metrics', async (_req, reply) => {
+  // Metrics name models and pipelines and show load; Prometheus sends an admin key (docs/security.md).
+  app.get('/metrics', { config: { access: 'admin', docs: { summary: 'Prometheus metrics', tag: 'operations' } } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
-  await app.register(openApiRoutes, { version: FORJA_VERSION });
+  await app.register(openApiRoutes, { version: FORJA_VERSION, routes: security.routes });
   await app.register(dashboardRoutes, { manager, registry, pipelines: () => pipelines, serverVersion: FORJA_VERSION, security });
   await app.register(v2Routes, {
     inference,

@@ -1,11 +1,10 @@
-/** Parsing key entries, constant-time lookup, scope rules, route rules and the loopback guard. */
+/** Parsing key entries, constant-time lookup, scope rules and the loopback guard. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiKeyStore, hasScope, loadApiKeys, parseApiKeys } from '../../src/security/api-keys.js';
-import { accessFor } from '../../src/security/route-scopes.js';
 import { assertSafeBinding, isLoopbackHost } from '../../src/security/exposure.js';
 import { ForjaError } from '../../src/errors.js';
 
@@ -72,25 +71,6 @@ describe('loadApiKeys', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('accessFor', () => {
-  test('maps route patterns to scopes, and anything unknown to admin', () => {
-    assert.equal(accessFor('/v2/health/live'), 'public');
-    assert.equal(accessFor('/v2/health/ready'), 'public');
-    assert.equal(accessFor('/v2/models/:model/infer'), 'infer');
-    assert.equal(accessFor('/v2/models/:model/versions/:version/infer'), 'infer');
-    assert.equal(accessFor('/v2'), 'infer');
-    assert.equal(accessFor('/v1/chat/completions'), 'infer');
-    assert.equal(accessFor('/api/jobs'), 'jobs');
-    assert.equal(accessFor('/api/jobs/:id/cancel'), 'jobs');
-    assert.equal(accessFor('/hooks/:pipeline'), 'webhook');
-    assert.equal(accessFor('/v2/repository/models/:model/load'), 'admin');
-    assert.equal(accessFor('/metrics'), 'admin');
-    assert.equal(accessFor('/dashboard'), 'admin');
-    assert.equal(accessFor('/v2health/live'), 'admin');
-    assert.equal(accessFor(undefined), 'admin');
   });
 });
 

@@ -16,14 +16,16 @@ const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
 function assertV2Error(reply: { status: number; json: any }, status: number) {
   assert.equal(reply.status, status, JSON.stringify(reply.json));
-  assert.deepEqual(Object.keys(reply.json), ['error']);
+  assert.deepEqual(Object.keys(reply.json), ['error', 'code']);
   assert.equal(typeof reply.json.error, 'string');
+  assert.match(reply.json.code, /^FORJA_ERR_[A-Z_]+$/);
 }
 
 function assertOpenAIError(reply: { status: number; json: any }, status: number, type: string) {
   assert.equal(reply.status, status, JSON.stringify(reply.json));
   assert.deepEqual(Object.keys(reply.json.error).sort(), ['code', 'message', 'param', 'type']);
   assert.equal(reply.json.error.type, type);
+  assert.match(reply.json.code, /^FORJA_ERR_(AUTH_UNAUTHORIZED|AUTH_FORBIDDEN)$/);
 }
 
 describe('API keys and scopes', () => {

@@ -19,12 +19,14 @@ describe('rate limit', () => {
     for (let i = 0; i < 3; i++) assert.equal((await call(`${s.url}/v2/models/add`, 'GET', { 'x-api-key': A })).status, 200);
     const limited = await call(`${s.url}/v2/models/add`, 'GET', { 'x-api-key': A });
     assert.equal(limited.status, 429);
-    assert.deepEqual(Object.keys(limited.json), ['error']);
+    assert.deepEqual(limited.json.code, 'FORJA_ERR_RATE_LIMITED');
+    assert.deepEqual(Object.keys(limited.json), ['error', 'code']);
     const retryAfter = Number(limited.headers.get('retry-after'));
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `retry-after: ${retryAfter}`);
     const openai = await call(`${s.url}/v1/models`, 'GET', { 'x-api-key': A });
     assert.equal(openai.status, 429);
     assert.equal(openai.json.error.type, 'rate_limit_error');
+    assert.equal(openai.json.code, 'FORJA_ERR_RATE_LIMITED');
     assert.equal((await call(`${s.url}/v2/models/add`, 'GET', { 'x-api-key': B })).status, 200);
   });
 

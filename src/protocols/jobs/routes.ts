@@ -5,15 +5,17 @@
  *   POST /api/jobs/{id}/cancel    POST /api/jobs/{id}/retry    GET /api/jobs/{id}/events (SSE)
  *   GET  /api/jobs/ready (the jobs readiness probe)    GET  /api/pipelines
  *   POST /hooks/{pipeline}  (raw body, GitHub HMAC signature, de-duplicated by delivery id)
- * Errors are thrown as ForjaErrors; the server's error handler writes them.
+ * Errors are thrown as ForjaErrors and answered in the plain body ({"error", "code"}).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
-import { assertJsonDepth } from '../../server/json-body.js';
+import { errorHandler } from '../../http/errors.js';
+import { assertJsonDepth } from '../../http/json-body.js';
 import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/service.js';
 import { checkIdempotencyKey } from '../../pipelines/submit-limits.js';
 import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
+import type { RouteDocs } from '../../http/route-config.js';
 import { listQuery, submitBody } from './schemas.js';
 
 export interface JobsRoutesOptions {
@@ -36,8 +38,12 @@ const statusUrl = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
 export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOptions): Promise<void> {
   const { service } = options;
   const bodyLimit = options.bodyLimit ?? DEFAULT_MAX_INPUT_BYTES + 64 * 1024;
+  app.setErrorHandler(errorHandler());
 
-  app.post('/api/jobs', { bodyLimit }, async (request, reply) => {
+  const route = (summary: string, extra: { body?: RouteDocs['body']; sessionCookie?: boolean } = {}) =>
+    ({ config: { access: 'jobs', sessionCookie: extra.sessionCookie, docs: { summary, tag: 'jobs', body: extra.body } } as const });
+
+  app.post('/api/jobs', { bodyLimit, ...route('Submit a job (202 with its status URL)', { body: submitBody }) }, async (request, reply) => {
     const body = parse(submitBody, request.body, 'job request');
     const header = request.headers['idempotency-key'];
     const headerKey = typeof header === 'string' ? checkIdempotencyKey(header, 'the Idempotency-Key header') : undefined;
@@ -49,29 +55,30 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
     return reply.code(202).header('location', statusUrl(job.id)).send({ id: job.id, status_url: statusUrl(job.id), state: job.state, duplicate: !created });
   });
 
-  app.get('/api/jobs', async (request) => {
+  app.get('/api/jobs', route('List jobs (pipeline, state, limit, cursor)'), async (request) => {
     const q = parse(listQuery, request.query, 'query');
     const page = await service.list(q);
     return { jobs: page.jobs, next_cursor: page.nextCursor ?? null };
   });
 
   // The jobs readiness probe (public, like /v2/health/ready): 503 while the queue storage cannot serve.
-  app.get('/api/jobs/ready', async (_request, reply) => {
+  app.get('/api/jobs/ready', { config: { access: 'public', docs: { summary: 'Jobs readiness (503 while the queue storage cannot serve)', tag: 'jobs' } } }, async (_request, reply) => {
     const state = await service.ready();
     if (state.ready) return { ready: true, backend: service.backend.kind };
     for (const [name, value] of Object.entries(state.error.headers)) reply.header(name, value);
     return reply.code(503).send({ ready: false, backend: service.backend?.kind, error: state.error.message, code: state.error.code });
   });
 
-  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request) => service.get(request.params.id));
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', route('A job with its steps, progress, result or error'), async (request) => service.get(request.params.id));
 
-  app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', async (request) => service.cancel(request.params.id));
+  // The dashboard's buttons call these two with its session cookie.
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', route('Cancel a job (409 when finished)', { sessionCookie: true }), async (request) => service.cancel(request.params.id));
 
-  app.post<{ Params: { id: string } }>('/api/jobs/:id/retry', async (request, reply) => reply.code(202).send(await service.retry(request.params.id)));
+  app.post<{ Params: { id: string } }>('/api/jobs/:id/retry', route('Retry a job; completed steps are not run again', { sessionCookie: true }), async (request, reply) => reply.code(202).send(await service.retry(request.params.id)));
 
-  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', (request, reply) => streamJobEvents(service, request.params.id, request, reply, options.events));
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', route('Server-Sent Events of one job'), (request, reply) => streamJobEvents(service, request.params.id, request, reply, options.events));
 
-  app.get('/api/pipelines', async () => ({ pipelines: service.pipelines(), failures: service.loadFailures }));
+  app.get('/api/pipelines', route('Loaded pipelines and the files that failed to load'), async () => ({ pipelines: service.pipelines(), failures: service.loadFailures }));
 
   // Webhooks need the exact bytes that were signed: every content type is kept as a raw Buffer here.
   await app.register(async (hooks) => {
@@ -85,7 +92,11 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
         done(err as Error, undefined);
       }
     });
-    hooks.post<{ Params: { pipeline: string } }>('/hooks/:pipeline', { bodyLimit }, async (request, reply) => {
+    hooks.post<{ Params: { pipeline: string } }>('/hooks/:pipeline', {
+      bodyLimit,
+      // Authenticated by the pipeline's HMAC signature (checked by the service), not by an API key.
+      config: { access: 'webhook', docs: { summary: 'Signed webhook (X-Hub-Signature-256) that starts a job', tag: 'jobs' } },
+    }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { job, created } = await service.receiveWebhook(request.params.pipeline, raw, request.headers);
       return reply.code(202).header('location', statusUrl(job.id)).send({ id: job.id, status_url: statusUrl(job.id), duplicate: !created });

@@ -1,13 +1,14 @@
 /**
- * OpenAI's error body: {"error": {"message", "type", "param", "code"}}. The one mapping from
- * ForjaError (and Fastify's own client errors) to it, used as the plugin's error handler.
+ * OpenAI's error body: {"error": {"message", "type", "param", "code"}}, where `code` is OpenAI's
+ * name for the error (what the official clients expose as `err.code`) or null, plus the top-level
+ * `code` with the FORJA_ERR_… code every Forja error body carries. Sending is http/errors.ts's.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, type ForjaError } from '../../errors.js';
-import { toHttpError } from '../../server/http-errors.js';
+import { errorHandler } from '../../http/errors.js';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
+  code: string;
 }
 
 const CODES: Record<string, string> = {
@@ -34,12 +35,10 @@ function typeFor(status: number): string {
 }
 
 export function openAIErrorBody(err: ForjaError): OpenAIErrorBody {
-  return { error: { message: err.message, type: typeFor(err.statusCode), param: err.param ?? null, code: CODES[err.code] ?? null } };
+  return {
+    error: { message: err.message, type: typeFor(err.statusCode), param: err.param ?? null, code: CODES[err.code] ?? null },
+    code: err.code,
+  };
 }
 
-export function openAIErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  const err = toHttpError(error);
-  if (err.statusCode >= 500) request.log.error({ err: error }, 'openai request failed');
-  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
-  void reply.code(err.statusCode).send(openAIErrorBody(err));
-}
+export const openAIErrorHandler = errorHandler(openAIErrorBody);

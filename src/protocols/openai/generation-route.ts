@@ -4,7 +4,8 @@
  * The model is released when the response is done, however it ends.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errors, toForjaError } from '../../errors.js';
+import { errors } from '../../errors.js';
+import { toHttpError } from '../../http/errors.js';
 import type { LlmModel, LoadedModel } from '../../inference/types.js';
 import { openAIErrorBody } from './errors.js';
 import type { ModelLease } from './model-source.js';
@@ -59,8 +60,8 @@ export async function serveGeneration(endpoint: Endpoint, acquire: (name: string
       }
     } catch (err) {
       // Headers are gone: OpenAI reports a mid-stream failure as an error event.
-      const failure = toForjaError(err);
-      request.log.error({ err }, 'generation failed mid-stream');
+      const failure = toHttpError(err);
+      request.log.error({ err, code: failure.code }, 'generation failed mid-stream');
       sse.write(`data: ${JSON.stringify(openAIErrorBody(failure))}\n\n`);
     } finally {
       sse.end();

@@ -10,6 +10,8 @@ import type { OpenAIModelSource } from './model-source.js';
 import { serveEmbeddings } from './embeddings-route.js';
 import { serveGeneration } from './generation-route.js';
 import type { ServingMetrics } from '../../telemetry/metrics.js';
+import type { RouteDocs } from '../../http/route-config.js';
+import { chatSchema, completionSchema, embeddingSchema } from './request-schemas.js';
 
 export type { OpenAIModelSource, ModelLease, ModelListing } from './model-source.js';
 export { openAIErrorBody, openAIErrorHandler } from './errors.js';
@@ -33,20 +35,22 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOp
   if (options.metrics) countRequests(app, models, options.metrics, served);
   const modelObject = (m: { name: string; created?: number }) => ({ id: m.name, object: 'model', created: m.created ?? 0, owned_by: 'forja' });
 
-  app.get('/v1/models', async () => ({
+  const route = (docs?: RouteDocs) => ({ config: { access: 'infer', docs } as const });
+
+  app.get('/v1/models', route({ summary: 'Language models (OpenAI API)', tag: 'openai' }), async () => ({
     object: 'list',
     data: models.list().filter((m) => m.kind === 'llm').map(modelObject),
   }));
 
-  app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
+  app.get<{ Params: { model: string } }>('/v1/models/:model', route({ summary: 'One language model', tag: 'openai' }), async (request) => {
     const found = models.list().find((m) => m.name === request.params.model && m.kind === 'llm');
     if (!found) throw errors.MODEL_NOT_FOUND(`The model '${request.params.model}' does not exist`, { param: 'model' });
     return modelObject(found);
   });
 
-  app.post('/v1/chat/completions', (request, reply) => serveGeneration('chat', acquireFor(request), request, reply));
-  app.post('/v1/completions', (request, reply) => serveGeneration('text', acquireFor(request), request, reply));
-  app.post('/v1/embeddings', (request, reply) => serveEmbeddings(acquireFor(request), request, reply));
+  app.post('/v1/chat/completions', route({ summary: 'Chat completion, streamed with stream: true', tag: 'openai', body: chatSchema }), (request, reply) => serveGeneration('chat', acquireFor(request), request, reply));
+  app.post('/v1/completions', route({ summary: 'Text completion', tag: 'openai', body: completionSchema }), (request, reply) => serveGeneration('text', acquireFor(request), request, reply));
+  app.post('/v1/embeddings', route({ summary: 'Embeddings', tag: 'openai', body: embeddingSchema }), (request, reply) => serveEmbeddings(acquireFor(request), request, reply));
 }
 
 /**

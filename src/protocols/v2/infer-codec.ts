@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../../inference/types.js';
 import { errors } from '../../errors.js';
-import { parseJsonBytes } from '../../server/json-body.js';
+import { parseJsonBytes } from '../../http/json-body.js';
 import { inferRequestSchema, type InferRequestBody } from './schemas.js';
 import { decodeJsonData, toJsonOutput } from './json-tensors.js';
 import { decodeBinaryData, encodeBinaryData } from './binary-tensors.js';

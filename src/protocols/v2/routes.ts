@@ -6,11 +6,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InferenceService } from '../../inference/inference-service.js';
 import type { ServingMetrics } from '../../telemetry/metrics.js';
 import { errors } from '../../errors.js';
-import { toHttpError } from '../../server/http-errors.js';
-import { parseJsonBytes } from '../../server/json-body.js';
-import { v2ErrorHandler } from './errors.js';
+import { errorHandler, sendError, toHttpError } from '../../http/errors.js';
+import { parseJsonBytes } from '../../http/json-body.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './infer-codec.js';
-import { repositoryIndexRequestSchema } from './schemas.js';
+import type { RouteDocs } from '../../http/route-config.js';
+import { inferRequestSchema, inferResponseSchema, modelMetadataSchema, repositoryIndexRequestSchema, repositoryIndexSchema, serverMetadataSchema } from './schemas.js';
 
 export interface V2Options {
   inference: InferenceService;
@@ -33,29 +33,34 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   // Bodies arrive as raw bytes: infer may carry binary tensors after its JSON header.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
-  app.setErrorHandler(v2ErrorHandler);
+  // v2's error body is the plain one: {"error": "<message>", "code": "FORJA_ERR_…"}.
+  app.setErrorHandler(errorHandler());
 
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
-    if (!options.isReady()) return reply.code(503).send({ ready: false, error: 'the server is starting or shutting down' });
+  const probe = (summary: string) => ({ config: { access: 'public', docs: { summary, tag: 'v2' } } as const });
+  const route = (access: 'infer' | 'admin', docs: RouteDocs) => ({ config: { access, docs } });
+
+  app.get('/v2/health/live', probe('Server liveness'), async () => ({ live: true }));
+  app.get('/v2/health/ready', probe('Server readiness (503 while starting or draining)'), async (_req, reply) => {
+    if (!options.isReady()) return reply.code(503).send({ ready: false, error: 'the server is starting or shutting down', code: errors.SERVER_NOT_READY.code });
     return { ready: true };
   });
-  app.get('/v2', async () => ({ name: options.serverName, version: options.serverVersion, extensions: V2_EXTENSIONS }));
+  app.get('/v2', route('infer', { summary: 'Server metadata', tag: 'v2', response: serverMetadataSchema }), async () => ({ name: options.serverName, version: options.serverVersion, extensions: V2_EXTENSIONS }));
 
   const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
     const meta = await inference.metadata(req.params.model, req.params.version);
     return { ...meta, inputs: meta.inputs.map(specJson), outputs: meta.outputs.map(specJson) };
   };
-  app.get('/v2/models/:model', metadata);
-  app.get('/v2/models/:model/versions/:version', metadata);
+  app.get('/v2/models/:model', route('infer', { summary: 'Model metadata (default version)', tag: 'v2', response: modelMetadataSchema }), metadata);
+  app.get('/v2/models/:model/versions/:version', route('infer', { summary: 'Model version metadata', tag: 'v2', response: modelMetadataSchema }), metadata);
 
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const { state, reason, version } = manager.versionState(req.params.model, req.params.version);
     if (state === 'READY') return { name: req.params.model, version, ready: true };
-    return reply.code(503).send({ error: `model '${req.params.model}' version ${version} is not ready: ${state}${reason ? ` (${reason})` : ''}` });
+    const notReady = state === 'UNAVAILABLE' ? errors.MODEL_UNAVAILABLE : errors.MODEL_NOT_READY;
+    return sendError(req, reply, notReady(`model '${req.params.model}' version ${version} is not ready: ${state}${reason ? ` (${reason})` : ''}`));
   };
-  app.get('/v2/models/:model/ready', ready);
-  app.get('/v2/models/:model/versions/:version/ready', ready);
+  app.get('/v2/models/:model/ready', route('infer', { summary: 'Model readiness', tag: 'v2' }), ready);
+  app.get('/v2/models/:model/versions/:version/ready', route('infer', { summary: 'Model version readiness', tag: 'v2' }), ready);
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
     const started = performance.now();
@@ -85,20 +90,20 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       if (status === 200) metrics.requestDuration.labels('v2', label, resolvedVersion).observe((performance.now() - started) / 1000);
     }
   };
-  app.post('/v2/models/:model/infer', infer);
-  app.post('/v2/models/:model/versions/:version/infer', infer);
+  app.post('/v2/models/:model/infer', route('infer', { summary: 'Inference (JSON or binary tensor data)', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), infer);
+  app.post('/v2/models/:model/versions/:version/infer', route('infer', { summary: 'Inference on a version', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), infer);
 
   // Triton's model configuration and statistics extensions (docs/statistics.md).
   const config = async (req: FastifyRequest<{ Params: ModelParams }>) => inference.configOf(req.params.model, req.params.version);
-  app.get('/v2/models/:model/config', config);
-  app.get('/v2/models/:model/versions/:version/config', config);
+  app.get('/v2/models/:model/config', route('infer', { summary: 'Model configuration (Triton extension)', tag: 'v2' }), config);
+  app.get('/v2/models/:model/versions/:version/config', route('infer', { summary: 'Model version configuration (Triton extension)', tag: 'v2' }), config);
   const stats = async (req: FastifyRequest<{ Params: Partial<ModelParams> }>) => ({ model_stats: inference.statisticsOf(req.params.model, req.params.version) });
-  app.get('/v2/models/stats', stats);
-  app.get('/v2/models/:model/stats', stats);
-  app.get('/v2/models/:model/versions/:version/stats', stats);
+  app.get('/v2/models/stats', route('infer', { summary: 'Statistics of every model (Triton extension)', tag: 'v2' }), stats);
+  app.get('/v2/models/:model/stats', route('infer', { summary: 'Model statistics (Triton extension)', tag: 'v2' }), stats);
+  app.get('/v2/models/:model/versions/:version/stats', route('infer', { summary: 'Model version statistics (Triton extension)', tag: 'v2' }), stats);
 
-  // Repository extension.
-  app.post('/v2/repository/index', async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
+  // Repository extension. Loading and unloading change what the server holds in memory: operators only.
+  app.post('/v2/repository/index', route('admin', { summary: 'Repository index', tag: 'repository', body: repositoryIndexRequestSchema, response: repositoryIndexSchema }), async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
     const body = parseOptionalJson(req.body);
     const parsed = repositoryIndexRequestSchema.safeParse(body ?? {});
     if (!parsed.success) throw errors.REQUEST_INVALID(`invalid repository index request: ${parsed.error.issues[0].message}`);
@@ -107,12 +112,12 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       .filter((s) => !parsed.data.ready || s.state === 'READY')
       .map((s) => ({ name: s.name, version: s.version, state: s.state, reason: s.reason ?? '' }));
   });
-  app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+  app.post('/v2/repository/models/:model/load', route('admin', { summary: 'Load a model', tag: 'repository' }), async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
     parseOptionalJson(req.body);
     await manager.load(req.params.model);
     return {};
   });
-  app.post('/v2/repository/models/:model/unload', async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+  app.post('/v2/repository/models/:model/unload', route('admin', { summary: 'Unload a model', tag: 'repository' }), async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
     parseOptionalJson(req.body);
     await manager.unload(req.params.model);
     return {};

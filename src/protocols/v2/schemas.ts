@@ -60,6 +60,7 @@ export const repositoryIndexSchema = z.array(z.object({
   reason: z.string(),
 }));
 
-export const errorSchema = z.object({ error: z.string() });
+/** The error body of v2 and the jobs API; `code` is the FORJA_ERR_… code of docs/errors.md. */
+export const errorSchema = z.object({ error: z.string(), code: z.string() });
 
 export type InferRequestBody = z.infer<typeof inferRequestSchema>;

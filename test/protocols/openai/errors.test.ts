@@ -33,8 +33,9 @@ async function post(route: string, body: string | object): Promise<{ status: num
   return { status: res.status, body: await res.json() as never };
 }
 
-function assertShape(body: { error: Record<string, unknown> }): void {
+function assertShape(body: { error: Record<string, unknown>; code?: unknown }): void {
   assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type']);
+  assert.match(String(body.code), /^FORJA_ERR_[A-Z_]+$/, 'the top-level code is the catalogued one');
   assert.equal(typeof body.error.message, 'string');
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.js';
 import { buildServer, type ForjaServer } from '../../src/server/app.js';
-import { findTooDeep, MAX_JSON_DEPTH } from '../../src/server/json-body.js';
+import { findTooDeep, MAX_JSON_DEPTH } from '../../src/http/json-body.js';
 import { signWebhookBody } from '../../src/pipelines/webhook-signature.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
 
