@@ -54,7 +54,15 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: out now. Jobs still running are taken back at once by this node's next start.
+      if (signal === 'SIGINT') {
+        server.logger.warn('second SIGINT: exiting now without waiting for the drain');
+        server.logger.flush?.();
+        process.exit(130);
+      }
+      return;
+    }
     stopping = true;
     server.logger.info({ signal }, 'draining before exit');
     const timer = setTimeout(() => {

@@ -3,7 +3,8 @@
  * reads the same config as `forja serve` (forja.yaml or --config, FORJA_* variables, flags) and loads
  * the model repository, so ctx.infer / ctx.chat work on workers too. It exits 1 with the reason when
  * it could do nothing useful: a bad config, no pipeline loaded, no job store it can share.
- * SIGTERM/SIGINT stop taking jobs, let running steps finish up to --drain-ms, then exit 0.
+ * SIGTERM/SIGINT stop taking jobs, let running steps finish up to --drain-ms, abort the rest and hand
+ * their jobs back, then exit 0; a second SIGINT exits at once.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -43,7 +44,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--data <dir>', 'data directory: the SQLite job store (data.dir)')
     .option('--redis <url>', 'use the Redis backend at this URL (pipelines.backend: redis, pipelines.redis_url)')
     .option('--concurrency <n>', 'jobs run at once by this worker', positiveInt, 50)
-    .option('--drain-ms <ms>', 'on shutdown, how long running steps may finish', positiveInt, 30_000)
+    .option('--drain-ms <ms>', 'on shutdown, how long running steps may finish before they are aborted and handed back', positiveInt, 10_000)
     .option('--no-scheduler', 'do not fire cron schedules from this process')
     .action(async (flags: WorkerFlags) => {
       await runWorker(flags);
@@ -120,7 +121,11 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
 
   let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: out now. Jobs still running are taken back at once by this node's next start.
+      if (signal === 'SIGINT') process.exit(130);
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'worker draining before exit');
     close().then(() => process.exit(0), (err: Error) => { console.error(`forja worker: ${err.message}`); process.exit(1); });

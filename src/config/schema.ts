@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { executionProviderSchema } from '../inference/model-config.js';
+import { NODE_ID_PATTERN } from '../pipelines/process-identity.js';
 
 const serverSchema = z.object({
   /** Address to bind; loopback by default so nothing is exposed by accident. */
@@ -60,6 +61,10 @@ const pipelinesSchema = z.object({
   run_jobs: z.boolean().default(true),
   /** How long a jobs API request waits for Redis before answering 503 (FORJA_ERR_QUEUE_UNAVAILABLE). */
   backend_timeout_ms: z.number().int().positive().default(3000),
+  /** On SIGTERM/SIGINT, how long running steps may finish before their signal is aborted and the job handed back. */
+  shutdown_grace_ms: z.number().int().nonnegative().default(10_000),
+  /** This node's stable id, for taking back a crashed predecessor's jobs at once; default: kept in the data directory. */
+  node_id: z.string().regex(NODE_ID_PATTERN, 'letters, digits, ".", "_" and "-" only (at most 128)').optional(),
 }).strict();
 
 const dataSchema = z.object({

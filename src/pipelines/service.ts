@@ -22,6 +22,7 @@ import { RetentionSweeper } from './retention-sweeper.js';
 import { Scheduler, scheduledPipelines } from './scheduler.js';
 import { verifyWebhookSignature } from './webhook-signature.js';
 import { PipelineWorker } from './worker.js';
+import { currentProcess, formatOwner, isDeadSibling, resolveNodeId } from './process-identity.js';
 
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
 
@@ -39,6 +40,11 @@ export interface PipelineServiceOptions {
   registry: Registry;
   logger: Logger;
   models?: PipelineModels;
+  /**
+   * This node's stable id (config pipelines.node_id); default: a UUID kept in `<dataDir>/node-id`.
+   * With it a restarted process takes back at once the jobs its crashed predecessor held.
+   */
+  nodeId?: string;
   /** Run jobs in this process (default true); false serves the API only. */
   runWorker?: boolean;
   worker?: { concurrency?: number; leaseMs?: number; pollMs?: number; heartbeatMs?: number; workerId?: string };
@@ -75,6 +81,8 @@ export class PipelineService {
   private scheduler: Scheduler | undefined;
   private sweeper: RetentionSweeper | undefined;
   private started = false;
+  private draining: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   /** The backend is open (between init and close). */
   private open = false;
 
@@ -85,6 +93,8 @@ export class PipelineService {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.draining = undefined;
+    this.stopping = undefined;
     const { logger } = this.options;
     for (const def of this.options.pipelines ?? []) {
       const loaded = preparePipeline(def, def.name ?? 'pipeline');
@@ -107,9 +117,11 @@ export class PipelineService {
 
     if (this.options.runWorker !== false && pipelines.length > 0) {
       const w = this.options.worker ?? {};
+      const identity = currentProcess(resolveNodeId(path.resolve(this.options.dataDir), this.options.nodeId));
       this.worker = new PipelineWorker({
         backend: this.backend, pipelines, events: this.events, metrics: this.metrics, models: this.options.models, logger,
-        concurrency: w.concurrency, leaseMs: w.leaseMs, pollMs: w.pollMs, heartbeatMs: w.heartbeatMs, workerId: w.workerId,
+        concurrency: w.concurrency, leaseMs: w.leaseMs, pollMs: w.pollMs, heartbeatMs: w.heartbeatMs, workerId: w.workerId ?? formatOwner(identity),
+        isDeadOwner: (owner) => isDeadSibling(owner, identity),
         onLogError: (err) => logger.debug({ err }, 'progress or log write was refused'),
       });
       this.backend.onEnqueued(() => this.worker?.wake());
@@ -129,15 +141,29 @@ export class PipelineService {
     if (sweepEvery > 0) this.sweeper.start(sweepEvery);
   }
 
-  /** Stops taking jobs, lets running ones finish up to timeoutMs, releases the rest to resume later. */
-  async stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    this.open = false;
-    this.scheduler?.stop();
-    this.sweeper?.stop();
-    await this.worker?.stop(timeoutMs);
-    await this.backend?.close();
+  /**
+   * Stops taking jobs at once, lets running ones finish for `timeoutMs` (the grace), then aborts their
+   * steps' signals and hands the jobs back. The API keeps answering until stop().
+   */
+  drain({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    this.draining ??= (async () => {
+      this.scheduler?.stop();
+      this.sweeper?.stop();
+      await this.worker?.stop(timeoutMs);
+    })();
+    return this.draining;
+  }
+
+  /** drain(), then closes the queue backend. */
+  stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.stopping ??= (async () => {
+      await this.drain({ timeoutMs });
+      this.open = false;
+      await this.backend?.close();
+      this.started = false;
+    })();
+    return this.stopping;
   }
 
   pipelines(): PipelineInfo[] {

@@ -6,8 +6,10 @@
  *              └─▶ aborted: cancelled → markCancelled | shutdown → release (resumes elsewhere)
  *                           lease lost → nothing (another worker owns the job now)
  *
- * stop() stops claiming, lets running jobs finish until the deadline, then aborts the rest with a
- * shutdown reason so their leases are released and the jobs resume on the next start.
+ * stop(graceMs) stops claiming at once, lets running jobs finish for the grace, then aborts the rest
+ * (their steps' signals fire with a shutdown reason) and releases their leases, so another worker, or
+ * this one restarted, takes them at once. Before its first claim a worker takes back the jobs of
+ * dead processes `isDeadOwner` recognises (its own node's previous process, after a crash).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -29,6 +31,8 @@ export interface WorkerOptions extends RunDeps {
   heartbeatMs?: number;
   /** How often to look for jobs enqueued by other processes. Default 200 ms. */
   pollMs?: number;
+  /** Whether a lease owner (another worker's id) is a dead process whose jobs this worker may take back at start. */
+  isDeadOwner?: (owner: string) => boolean;
   logger?: Logger;
 }
 
@@ -91,19 +95,21 @@ export class PipelineWorker {
     return true;
   }
 
-  async stop(timeoutMs = 10_000): Promise<void> {
+  async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     this.wake();
-    await this.loopDone;
     const runs = [...this.active.values()];
     if (runs.length > 0) {
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
-      await Promise.race([Promise.all(runs.map((r) => r.done)), deadline]);
+      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+      await Promise.race([Promise.all(runs.map((r) => r.done)), grace]);
       clearTimeout(timer);
-      for (const r of this.active.values()) r.controller.abort(new AbortReason('shutdown', 'worker is shutting down; the job resumes on the next start'));
+      for (const r of this.active.values()) r.controller.abort(new AbortReason('shutdown', 'the worker is shutting down; the job is handed back and resumes at once elsewhere or on the next start'));
+      // Each aborted run settles by releasing its lease (settle), so waiting for them waits for the releases.
       await Promise.all([...this.active.values()].map((r) => r.done));
     }
+    // After the runs: a claim in flight at the signal hands its jobs straight back (loop).
+    await this.loopDone;
     clearInterval(this.heartbeatTimer);
   }
 
@@ -121,6 +127,7 @@ export class PipelineWorker {
   }
 
   private async loop(): Promise<void> {
+    if (this.options.isDeadOwner) await this.reclaimDeadOwners(this.options.isDeadOwner);
     while (!this.stopping) {
       const free = this.concurrency - this.active.size;
       let claimed: LeasedJob[] = [];
@@ -138,6 +145,15 @@ export class PipelineWorker {
       }
       for (const job of claimed) this.launch(job);
       if (claimed.length === 0 || this.active.size >= this.concurrency) await this.sleepUntilWoken();
+    }
+  }
+
+  private async reclaimDeadOwners(isDead: (owner: string) => boolean): Promise<void> {
+    try {
+      const n = await this.options.backend.reclaimLeases([...this.pipelines.keys()], isDead);
+      if (n > 0) this.options.logger?.info({ jobs: n }, 'took back the jobs of a previous process of this node that stopped without handing them back');
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'could not take back the jobs of a previous process; they resume when their leases expire');
     }
   }
 

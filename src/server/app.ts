@@ -152,8 +152,11 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     async close() {
       ready = false;
       closing = true;
-      await Promise.all([app.close(), grpc?.close(config.server.shutdown_timeout_ms)]);
-      await pipelines?.stop({ timeoutMs: config.server.shutdown_timeout_ms });
+      // Jobs stop being claimed at once and get their grace while HTTP and gRPC calls drain; the grace is
+      // at most half the shutdown timeout, so running jobs are handed back before the forced exit.
+      const graceMs = Math.min(config.pipelines.shutdown_grace_ms, config.server.shutdown_timeout_ms / 2);
+      await Promise.all([app.close(), grpc?.close(config.server.shutdown_timeout_ms), pipelines?.drain({ timeoutMs: graceMs })]);
+      await pipelines?.stop({ timeoutMs: graceMs });
       await manager.close();
     },
   };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ForjaConfig } from '../config/schema.js';
 import type { PipelineServiceOptions } from '../pipelines/service.js';
 
-export function pipelineServiceOptions(config: Readonly<ForjaConfig>): Pick<PipelineServiceOptions, 'dataDir' | 'pipelinesDir' | 'backend' | 'redisUrl' | 'redisPrefix' | 'backendTimeoutMs' | 'runWorker'> {
+export function pipelineServiceOptions(config: Readonly<ForjaConfig>): Pick<PipelineServiceOptions, 'dataDir' | 'pipelinesDir' | 'backend' | 'redisUrl' | 'redisPrefix' | 'backendTimeoutMs' | 'nodeId' | 'runWorker'> {
   const p = config.pipelines;
   return {
     dataDir: path.resolve(config.data.dir),
@@ -12,6 +12,7 @@ export function pipelineServiceOptions(config: Readonly<ForjaConfig>): Pick<Pipe
     redisUrl: p.redis_url,
     redisPrefix: p.redis_prefix,
     backendTimeoutMs: p.backend_timeout_ms,
+    nodeId: p.node_id,
     runWorker: p.run_jobs,
   };
 }

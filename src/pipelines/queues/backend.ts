@@ -169,6 +169,12 @@ export interface QueueBackend {
    * in the map's order); re-delivers jobs whose lease expired.
    */
   claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]>;
+  /**
+   * Makes the running jobs of these pipelines whose lease owner (the `workerId` of the claim) `isDead`
+   * declares dead claimable at once, as if their leases had expired (the delivery counts): a node that
+   * restarts after a crash takes back its previous process's jobs. Returns how many.
+   */
+  reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number>;
   /** Extends leases; reports the ones lost to another worker and the ones asked to cancel. */
   heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]>;
   /** Each returns false when the lease is no longer held (the write was fenced off). */

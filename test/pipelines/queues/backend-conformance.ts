@@ -217,6 +217,28 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal((await other.get(job.id))?.result, 'fresh');
     });
 
+    it('reclaimLeases hands the jobs of a dead owner on at once and leaves live owners alone', async () => {
+      const p = pname();
+      const store = randomUUID();
+      const restarted = await open([{ name: p }], store);
+      const survivor = await open([{ name: p }], store);
+      const { job: orphan } = await enqueue(restarted, p);
+      const { job: kept } = await enqueue(restarted, p);
+      const dead = await claimOne(restarted, p, 'node-a|host|boot|1|1', 600_000);
+      const alive = await claimOne(survivor, p, 'node-b|host|boot|2|2', 600_000);
+      assert.deepEqual([dead.jobId, alive.jobId], [orphan.id, kept.id]);
+      assert.equal(await restarted.reclaimLeases([p], (owner) => owner === 'node-a|host|boot|1|1'), 1);
+      const again = await claimOne(restarted, p, 'node-a|host|boot|3|3', LEASE * 10);
+      assert.equal(again.jobId, orphan.id);
+      assert.equal(again.attempts, 2, 'the interrupted delivery counts');
+      assert.equal(again.fresh, false);
+      assert.equal(await restarted.complete(dead, 'stale'), false, 'the dead owner is fenced off');
+      assert.equal(await restarted.complete(again, 'ok'), true);
+      assert.equal((await survivor.get(kept.id))?.state, 'running', 'a live owner keeps its job');
+      assert.equal(await survivor.complete(alive, 'ok'), true);
+      assert.equal(await restarted.reclaimLeases([p], () => true), 0);
+    });
+
     it('heartbeats keep a lease alive', async () => {
       const p = pname();
       const store = randomUUID();

@@ -92,6 +92,7 @@ export class RedisBackend implements QueueBackend {
   claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
     return this.leases.claim(workerId, slots, leaseMs, max);
   }
+  reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> { return this.leases.reclaim(pipelines, isDead); }
   heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> { return this.leases.heartbeat(leases, leaseMs); }
   complete(lease: Lease, result: unknown): Promise<boolean> { return this.leases.complete(lease, result); }
   fail(lease: Lease, error: JobError): Promise<boolean> { return this.leases.fail(lease, error); }

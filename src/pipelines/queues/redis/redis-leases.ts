@@ -58,6 +58,22 @@ export class RedisLeases {
     return out;
   }
 
+  async reclaim(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> {
+    const { workerClient: client, keys } = this.conn;
+    let n = 0;
+    for (const pipeline of pipelines) {
+      const q = (suffix: string) => keys.queueKey(pipeline, suffix);
+      for (const id of await client.lrange(q('active'), 0, -1)) {
+        const token = await client.get(keys.lock(id));
+        // Tokens are `<worker id>:<sequence>` (see claim).
+        if (!token || !isDead(token.slice(0, token.lastIndexOf(':')))) continue;
+        n += await client.forjaReclaim(keys.lock(id), keys.job(id), q('active'), q('stalled'), q('wait'), q('paused'), q('meta'), q('marker'), q('events'), token, id);
+      }
+      if (n > 0) this.conn.enqueued.emit(pipeline);
+    }
+    return n;
+  }
+
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
     const { workerClient: client, keys } = this.conn;
     const results = await Promise.all(leases.map((l) => client.forjaHeartbeat(

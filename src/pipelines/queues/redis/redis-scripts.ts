@@ -167,6 +167,26 @@ export const SCRIPTS: Record<string, ScriptDef> = {
     redis.call('HSET', KEYS[1], 'finishedOn', ARGV[2], 'failedReason', 'cancelled', 'fstate', 'cancelled', 'fcancel', '1')
     redis.call('SADD', KEYS[9], ARGV[1])
     return 1` },
+  /**
+   * A dead worker's job back to waiting at once, as BullMQ's stalled-job check would move it after
+   * its lock expired: only while the lock still holds that worker's token.
+   * KEYS: lock, job, active, stalled, wait, paused, meta, marker, events. ARGV: token, jobId.
+   * Out: 1 moved, 0 the lock is not (or no longer) that token's.
+   */
+  forjaReclaim: { keys: 9, lua: `
+    local rcall = redis.call
+    local id = ARGV[2]
+    if rcall('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+    rcall('DEL', KEYS[1])
+    if rcall('LREM', KEYS[3], 1, id) == 0 then return 0 end
+    rcall('SREM', KEYS[4], id)
+    rcall('HINCRBY', KEYS[2], 'stc', 1)
+    local queue = rcall('HMGET', KEYS[7], 'paused', 'concurrency')
+    local maxed = queue[1] or (queue[2] and rcall('LLEN', KEYS[3]) >= tonumber(queue[2]))
+    if queue[1] then rcall('RPUSH', KEYS[6], id) else rcall('RPUSH', KEYS[5], id) end
+    if not maxed then rcall('ZADD', KEYS[8], 0, '0') end
+    rcall('XADD', KEYS[9], '*', 'event', 'waiting', 'jobId', id, 'prev', 'active')
+    return 1` },
   /** KEYS: tick. ARGV: tickAt. Out: 1 when this caller owns the tick. */
   forjaTick: { keys: 1, lua: `
     local last = tonumber(redis.call('GET', KEYS[1]))
@@ -185,6 +205,7 @@ export type ScriptedRedis = Redis & {
   forjaHeartbeat(lock: string, job: string, stalled: string, token: string, leaseMs: string, jobId: string): Promise<number>;
   forjaCancel(...keysThenArgs: string[]): Promise<number>;
   forjaTick(tick: string, tickAt: string): Promise<number>;
+  forjaReclaim(...keysThenArgs: string[]): Promise<number>;
 };
 
 export function defineScripts(client: Redis): ScriptedRedis {

@@ -31,8 +31,11 @@ export class JobOperations {
                              WHERE state = 'running' AND lease_expires_at < ? AND cancel_requested = 1`),
       expiredToFailed: p(`UPDATE jobs SET state = 'failed', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, error = ?
                           WHERE state = 'running' AND lease_expires_at < ? AND attempts >= max_deliveries`),
-      expiredToQueued: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?
+      // run_at stays: the job goes back where it was in the queue (at its head), not behind the backlog.
+      expiredToQueued: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL
                           WHERE state = 'running' AND lease_expires_at < ?`),
+      runningOwners: p(`SELECT DISTINCT pipeline, lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL`),
+      expireOwner: p(`UPDATE jobs SET lease_expires_at = 0 WHERE state = 'running' AND pipeline = ? AND lease_owner = ?`),
       extend: p(`UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND state = 'running' RETURNING cancel_requested`),
       complete: p(`UPDATE jobs SET state = 'succeeded', result = ?, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
                    WHERE id = ? AND lease_token = ? AND state = 'running'`),
@@ -89,7 +92,16 @@ export class JobOperations {
   reclaimExpired(now: number): void {
     this.s.expiredToCancelled.run(now, now);
     this.s.expiredToFailed.run(now, JSON.stringify({ message: 'job lost its worker too many times (max deliveries reached)', name: 'DeliveryLimitError' }), now);
-    this.s.expiredToQueued.run(now, now);
+    this.s.expiredToQueued.run(now);
+  }
+
+  /** Expires the leases of the owners `isDead` names; reclaimExpired then hands their jobs on. */
+  expireDeadOwners(pipelines: Set<string>, isDead: (owner: string) => boolean): number {
+    let n = 0;
+    for (const r of this.s.runningOwners.all() as { pipeline: string; lease_owner: string }[]) {
+      if (pipelines.has(r.pipeline) && isDead(r.lease_owner)) n += this.s.expireOwner.run(r.pipeline, r.lease_owner).changes;
+    }
+    return n;
   }
 
   claimDue(workerId: string, pipeline: string, limit: number, concurrency: number | undefined, leaseMs: number, now: number): LeasedJob[] {

@@ -123,6 +123,16 @@ export class SqliteBackend implements QueueBackend {
     }).immediate();
   }
 
+  async reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> {
+    this.flush();
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const n = this.ops.expireDeadOwners(new Set(pipelines), isDead);
+      if (n > 0) this.ops.reclaimExpired(now + 1);
+      return n;
+    }).immediate();
+  }
+
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
     const expiresAt = Date.now() + leaseMs;
     return this.db.transaction(() => leases.map((l): LeaseStatus => {
