@@ -5,7 +5,7 @@ import { definePipeline } from 'forja';
 
 export default definePipeline({
   input: z.object({ olderThanDays: z.number().int().min(1).max(36_500).default(30) }),
-  schedule: { cron: '0 3 * * *', input: { olderThanDays: 30 } },
+  schedule: { cron: '0 3 * * *', tz: 'UTC', input: { olderThanDays: 30 } }, // tz: any IANA zone, e.g. 'Europe/Madrid'
   retry: { attempts: 2 },
   async run(input, ctx) {
     const cutoff = await ctx.step('cutoff', () => new Date(Date.now() - input.olderThanDays * 86_400_000).toISOString());

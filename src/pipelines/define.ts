@@ -73,8 +73,10 @@ export interface PipelineContext {
 }
 
 export interface ScheduleOptions {
-  /** Five-field cron (minute hour day-of-month month day-of-week), UTC. */
+  /** Five-field cron (minute hour day-of-month month day-of-week), or @daily, @hourly … */
   cron: string;
+  /** IANA time zone the cron fields are read in, e.g. "Europe/Madrid". Default "UTC". */
+  tz?: string;
   /** Input of each scheduled job; default `{}`. */
   input?: unknown;
 }

@@ -39,7 +39,11 @@ export function preparePipeline(definition: unknown, fallbackName: string, file?
   if (!NAME.test(name)) throw new Error(`invalid pipeline name "${name}" (letters, digits, . _ -)`);
   if (def.input !== undefined && typeof (def.input as { safeParse?: unknown }).safeParse !== 'function') throw new Error('input must be a zod schema');
   if (def.concurrency !== undefined && !(Number.isInteger(def.concurrency) && def.concurrency > 0)) throw new Error('concurrency must be a positive integer');
-  if (def.schedule !== undefined) parseCron(typeof def.schedule === 'string' ? def.schedule : def.schedule.cron);
+  if (def.schedule !== undefined) {
+    if (typeof def.schedule === 'string') parseCron(def.schedule);
+    else if (def.schedule && typeof def.schedule.cron === 'string') parseCron(def.schedule.cron, def.schedule.tz);
+    else throw new Error('schedule must be a cron string or { cron, tz?, input? }');
+  }
   return { name, definition: def, file, retry: def.retry ? resolveRetryPolicy(def.retry) : undefined };
 }
 

@@ -26,8 +26,8 @@ export function scheduledPipelines(pipelines: LoadedPipeline[]): ScheduledPipeli
   for (const p of pipelines) {
     const s = p.definition.schedule;
     if (s === undefined) continue;
-    const expression = typeof s === 'string' ? s : s.cron;
-    out.push({ pipeline: p, cron: parseCron(expression), input: typeof s === 'string' ? {} : s.input ?? {} });
+    const cron = typeof s === 'string' ? parseCron(s) : parseCron(s.cron, s.tz);
+    out.push({ pipeline: p, cron, input: typeof s === 'string' ? {} : s.input ?? {} });
   }
   return out;
 }

@@ -26,3 +26,16 @@ it('fires each tick exactly once across workers and restarts', async () => {
   assert.equal(jobs.length, 2);
   assert.deepEqual(jobs[0].input, { kind: 'report' });
 });
+
+it('fires a schedule in its own time zone', async () => {
+  const def = definePipeline({ name: 'madrid-3am', schedule: { cron: '0 3 * * *', tz: 'Europe/Madrid' }, run: () => 'ok' });
+  const service = await startService([def], { dataDir: tempDir(), runWorker: false });
+  services.push(service);
+  assert.deepEqual(await service.fireSchedules(Date.UTC(2030, 0, 1, 3, 0)), [], '03:00 UTC is 04:00 in Madrid');
+  assert.deepEqual(await service.fireSchedules(Date.UTC(2030, 0, 1, 2, 0)), ['madrid-3am']);
+});
+
+it('a pipeline with a bad time zone fails to load, naming it', async () => {
+  const { preparePipeline } = await import('../../src/pipelines/pipeline-loader.js');
+  assert.throws(() => preparePipeline({ schedule: { cron: '0 3 * * *', tz: 'Nowhere/City' }, run: () => 1 }, 'bad-tz'), /time zone "Nowhere\/City"/);
+});
