@@ -1,7 +1,8 @@
 /**
- * PipelineService: the one object the server, CLI and tests use. It loads pipeline modules, owns
- * the queue backend, a worker, the scheduler and the retention sweeper, and offers the operations
- * the HTTP layer needs (submit, get, list, cancel, retry, webhooks, events).
+ * PipelineService: the one object the server, CLI and tests use. It ties together the pipeline
+ * registry, the queue backend (from an injectable factory), a worker, the scheduler and the retention
+ * sweeper, and offers the operations the HTTP layer needs (submit, get, list, cancel, retry, webhooks
+ * through webhook-receiver.ts, events).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -14,13 +15,14 @@ import { checkDelay, checkIdempotencyKey } from './submit-limits.js';
 import type { PipelineDefinition, PipelineModels } from './define.js';
 import { JobEvents, type JobEvent } from './job-events.js';
 import { toJobView, type JobView } from './job-view.js';
-import { loadPipelineDirectory, preparePipeline, type LoadedPipeline, type LoadFailure } from './pipeline-loader.js';
+import type { LoadFailure } from './pipeline-loader.js';
+import { PipelineRegistry, type PipelineInfo } from './pipeline-registry.js';
+import { defaultBackendFactory, type BackendFactory } from './backend-factory.js';
+import { receiveWebhook, type WebhookHeaders } from './webhook-receiver.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 import type { JobCounts, JobRecord, ListFilter, LogEntry, QueueBackend } from './queues/backend.js';
-import { SqliteBackend } from './queues/sqlite/index.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { Scheduler, scheduledPipelines } from './scheduler.js';
-import { verifyWebhookSignature } from './webhook-signature.js';
 import { PipelineWorker } from './worker.js';
 import { currentProcess, formatOwner, isDeadSibling, resolveNodeId } from './process-identity.js';
 
@@ -37,6 +39,8 @@ export interface PipelineServiceOptions {
   redisPrefix?: string;
   /** How long a request waits for the queue storage before QUEUE_UNAVAILABLE (Redis). Default 3000 ms. */
   backendTimeoutMs?: number;
+  /** Opens the queue backend; default: SQLite in dataDir, or Redis per backend/redisUrl/redisPrefix. */
+  createBackend?: BackendFactory;
   registry: Registry;
   logger: Logger;
   models?: PipelineModels;
@@ -62,21 +66,13 @@ export interface SubmitRequest {
   delayMs?: number;
 }
 
-export interface PipelineInfo {
-  name: string;
-  file?: string;
-  schedule?: string;
-  concurrency?: number;
-  timeoutMs?: number;
-  webhook: 'signed' | 'unsigned' | 'off';
-}
+export type { PipelineInfo } from './pipeline-registry.js';
 
 export class PipelineService {
   readonly events = new JobEvents();
   readonly metrics: PipelineMetrics;
-  loadFailures: LoadFailure[] = [];
   backend!: QueueBackend;
-  private readonly byName = new Map<string, LoadedPipeline>();
+  private readonly registry = new PipelineRegistry();
   private worker: PipelineWorker | undefined;
   private scheduler: Scheduler | undefined;
   private sweeper: RetentionSweeper | undefined;
@@ -90,27 +86,20 @@ export class PipelineService {
     this.metrics = new PipelineMetrics(options.registry, () => this.backend.counts());
   }
 
+  /** Pipelines that failed to load, by file and name. */
+  get loadFailures(): LoadFailure[] {
+    return this.registry.failures;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     this.draining = undefined;
     this.stopping = undefined;
     const { logger } = this.options;
-    for (const def of this.options.pipelines ?? []) {
-      const loaded = preparePipeline(def, def.name ?? 'pipeline');
-      this.byName.set(loaded.name, loaded);
-    }
-    if (this.options.pipelinesDir) {
-      const { pipelines, failures } = await loadPipelineDirectory(path.resolve(this.options.pipelinesDir));
-      for (const p of pipelines) {
-        if (this.byName.has(p.name)) failures.push({ file: p.file ?? '', name: p.name, error: `a pipeline named "${p.name}" is already defined` });
-        else this.byName.set(p.name, p);
-      }
-      for (const f of failures) logger.error({ pipeline: f.name, file: f.file, err: f.error }, `pipeline "${f.name}" failed to load: ${f.error}`);
-      this.loadFailures = failures;
-    }
-    const pipelines = [...this.byName.values()];
-    this.backend = await this.createBackend();
+    await this.registry.load({ pipelines: this.options.pipelines, dir: this.options.pipelinesDir, logger });
+    const pipelines = this.registry.all();
+    this.backend = await (this.options.createBackend ?? defaultBackendFactory({ ...this.options, logger }))();
     await this.backend.init(pipelines.map((p) => ({ name: p.name, concurrency: p.definition.concurrency })));
     this.open = true;
     logger.info({ pipelines: pipelines.map((p) => p.name), backend: this.backend.kind }, 'pipelines loaded');
@@ -167,15 +156,7 @@ export class PipelineService {
   }
 
   pipelines(): PipelineInfo[] {
-    return [...this.byName.values()].map((p) => {
-      const d = p.definition;
-      const hook = d.webhook;
-      return {
-        name: p.name, file: p.file, concurrency: d.concurrency, timeoutMs: d.timeoutMs,
-        schedule: d.schedule === undefined ? undefined : typeof d.schedule === 'string' ? d.schedule : d.schedule.cron,
-        webhook: hook?.secretEnv ? 'signed' : hook?.allowUnsigned ? 'unsigned' : 'off',
-      };
-    });
+    return this.registry.info();
   }
 
   /** Runs one pass of the retention sweeper now. */
@@ -201,7 +182,7 @@ export class PipelineService {
 
   /** Validates and enqueues; `storedKey` is the idempotency key with its namespace. */
   private async enqueueJob(request: SubmitRequest, storedKey: string | undefined): Promise<{ job: JobRecord; created: boolean }> {
-    const pipeline = this.byName.get(request.pipeline);
+    const pipeline = this.registry.get(request.pipeline);
     if (!pipeline) throw errors.PIPELINE_NOT_FOUND(`pipeline "${request.pipeline}" not found`);
     const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
     const size = Buffer.byteLength(JSON.stringify(request.input ?? null));
@@ -280,58 +261,8 @@ export class PipelineService {
     return this.events.subscribe(jobId, listener);
   }
 
-  /**
-   * A webhook delivery: verified with the pipeline's secret (GitHub's X-Hub-Signature-256), de-duplicated
-   * by X-GitHub-Delivery or Idempotency-Key (namespace `delivery:`), its JSON body the job's input.
-   */
-  async receiveWebhook(name: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ job: JobRecord; created: boolean }> {
-    const header = (h: string) => { const v = headers[h]; return Array.isArray(v) ? v[0] : v; };
-    const pipeline = this.byName.get(name);
-    const count = (result: 'accepted' | 'duplicate' | 'unauthorized' | 'rejected' | 'not_found') => this.metrics.webhooks.inc({ pipeline: pipeline ? name : '(unknown)', result });
-    if (!pipeline) { count('not_found'); throw errors.PIPELINE_NOT_FOUND(`pipeline "${name}" not found`); }
-    const hook = pipeline.definition.webhook;
-    const secret = hook?.secretEnv ? process.env[hook.secretEnv] : undefined;
-    if (secret) {
-      if (!verifyWebhookSignature(secret, rawBody, header('x-hub-signature-256'))) {
-        count('unauthorized');
-        throw errors.WEBHOOK_SIGNATURE(header('x-hub-signature-256') ? 'webhook signature does not match' : 'webhook signature missing (X-Hub-Signature-256)');
-      }
-    } else if (!hook?.allowUnsigned) {
-      count('unauthorized');
-      throw errors.WEBHOOK_SIGNATURE(hook?.secretEnv
-        ? `pipeline "${name}" has no webhook secret: environment variable ${hook.secretEnv} is not set`
-        : `pipeline "${name}" accepts no webhooks (no webhook.secretEnv, and unsigned delivery is not allowed)`);
-    }
-    let input: unknown = {};
-    if (rawBody.length > 0) {
-      try {
-        input = JSON.parse(rawBody.toString('utf8'));
-      } catch {
-        count('rejected');
-        throw errors.REQUEST_MALFORMED_JSON('webhook body is not valid JSON');
-      }
-    }
-    const deliveryHeader = header('x-github-delivery') !== undefined ? 'X-GitHub-Delivery' : 'Idempotency-Key';
-    const key = header('x-github-delivery') ?? header('idempotency-key');
-    try {
-      const storedKey = key ? `delivery:${checkIdempotencyKey(key, `the ${deliveryHeader} header`)}` : undefined;
-      const out = await this.enqueueJob({ pipeline: name, input }, storedKey);
-      count(out.created ? 'accepted' : 'duplicate');
-      return out;
-    } catch (err) {
-      count('rejected');
-      throw err;
-    }
-  }
-
-  private async createBackend(): Promise<QueueBackend> {
-    if (this.options.backend === 'redis') {
-      const { RedisBackend } = await import('./queues/redis/index.js');
-      return new RedisBackend({
-        url: this.options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: this.options.redisPrefix ?? 'forja', logger: this.options.logger,
-        commandTimeoutMs: this.options.backendTimeoutMs,
-      });
-    }
-    return new SqliteBackend({ file: path.join(path.resolve(this.options.dataDir), 'jobs.sqlite') });
+  /** A webhook delivery (see webhook-receiver.ts). */
+  receiveWebhook(name: string, rawBody: Buffer, headers: WebhookHeaders): Promise<{ job: JobRecord; created: boolean }> {
+    return receiveWebhook({ registry: this.registry, metrics: this.metrics, enqueue: (request, key) => this.enqueueJob(request, key) }, name, rawBody, headers);
   }
 }
