@@ -35,6 +35,8 @@ describe('jobs HTTP API', () => {
       definePipeline({ name: 'no-hook', run: () => null }),
       definePipeline({ name: 'broken', async run(_i, ctx) { await ctx.step('explode', () => { throw new NonRetryableError('kaboom'); }); } }),
       definePipeline({ name: 'parked', run: () => null }),
+      // Only the listing test submits these, so its listing sees its own jobs whatever ran before.
+      definePipeline({ name: 'listed', run: () => null }),
     ], { worker: { concurrency: 4 } });
     app = Fastify();
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
@@ -184,10 +186,10 @@ describe('jobs HTTP API', () => {
 
   it('lists jobs by pipeline and state with a cursor', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await (await post('/api/jobs', { pipeline: 'parked', delayMs: 3_600_000 })).json() as { id: string }).id);
-    const first = await (await fetch(`${base}/api/jobs?pipeline=parked&state=queued&limit=2`)).json() as { jobs: { id: string }[]; next_cursor: string };
+    for (let i = 0; i < 3; i++) ids.push((await (await post('/api/jobs', { pipeline: 'listed', delayMs: 3_600_000 })).json() as { id: string }).id);
+    const first = await (await fetch(`${base}/api/jobs?pipeline=listed&state=queued&limit=2`)).json() as { jobs: { id: string }[]; next_cursor: string };
     assert.deepEqual(first.jobs.map((j) => j.id), [ids[2], ids[1]]);
-    const second = await (await fetch(`${base}/api/jobs?pipeline=parked&state=queued&limit=2&cursor=${first.next_cursor}`)).json() as { jobs: { id: string }[]; next_cursor: string | null };
+    const second = await (await fetch(`${base}/api/jobs?pipeline=listed&state=queued&limit=2&cursor=${first.next_cursor}`)).json() as { jobs: { id: string }[]; next_cursor: string | null };
     assert.deepEqual(second.jobs.map((j) => j.id), [ids[0]]);
     assert.equal(second.next_cursor, null);
   });
@@ -245,12 +247,29 @@ describe('jobs HTTP API', () => {
     });
 
     it('counts deliveries by result in the metrics', async () => {
+      // Its own deliveries and jobs, measured as increases: the test needs nothing from the others.
+      const value = async (name: string, labels: Record<string, string>) => {
+        const metric = service.options.registry.getSingleMetric(name)!;
+        const found = (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+        return found?.value ?? 0;
+      };
+      const measure = () => Promise.all([
+        value('forja_webhook_deliveries_total', { pipeline: 'ingest', result: 'accepted' }),
+        value('forja_webhook_deliveries_total', { pipeline: 'ingest', result: 'unauthorized' }),
+        value('forja_pipeline_runs_total', { pipeline: 'ingest', outcome: 'succeeded' }),
+      ]);
+      const before = await measure();
+      const payload = JSON.stringify({ url: 'https://example.com/metrics' });
+      const accepted = await hook('ingest', payload, { 'x-hub-signature-256': signWebhookBody(SECRET, payload) });
+      assert.equal(accepted.status, 202);
+      assert.equal((await hook('ingest', payload, { 'x-hub-signature-256': signWebhookBody('wrong', payload) })).status, 401);
+      await waitForJob(service, (await accepted.json() as { id: string }).id);
+      assert.equal((await post('/api/jobs', { pipeline: 'parked', delayMs: 3_600_000 })).status, 202);
+      const afterwards = await measure();
+      assert.deepEqual(afterwards.map((v, i) => v - before[i]), [1, 1, 1], 'one accepted delivery, one refused, one run');
       const text = await service.options.registry.metrics();
-      assert.match(text, /forja_webhook_deliveries_total\{pipeline="ingest",result="accepted"\} [1-9]/);
-      assert.match(text, /forja_webhook_deliveries_total\{pipeline="ingest",result="unauthorized"\} [1-9]/);
-      assert.match(text, /forja_pipeline_runs_total\{pipeline="ingest",outcome="succeeded"\} [1-9]/);
       assert.match(text, /forja_pipeline_jobs\{state="queued"\} \d/);
-      assert.match(text, /forja_pipeline_jobs\{state="delayed"\} [1-9]/, 'the parked jobs wait out their delay');
+      assert.match(text, /forja_pipeline_jobs\{state="delayed"\} [1-9]/, 'the parked job waits out its delay');
       assert.match(text, /forja_pipeline_run_duration_seconds_bucket/);
       assert.match(text, /forja_pipeline_queue_wait_seconds_bucket/);
     });
