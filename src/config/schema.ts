@@ -14,6 +14,8 @@ const serverSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Port for the Open Inference Protocol over gRPC; unset leaves gRPC off, 0 picks a free one. */
   grpc_port: z.number().int().min(0).max(65535).optional(),
+  /** WebSocket streams (GET /v2/models/{m}/stream) open at once; more are answered 503. */
+  max_stream_connections: z.number().int().min(1).default(1000),
   /** Largest request body accepted; bigger ones get 413. */
   body_limit_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** How long SIGTERM waits for in-flight work before exiting anyway. */

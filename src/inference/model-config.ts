@@ -34,6 +34,23 @@ export const modelConfigSchema = z.object({
   memory_bytes: z.number().int().positive().optional(),
   /** Per-request timeout in milliseconds. */
   timeout_ms: z.number().int().positive().optional(),
+  /**
+   * A stateful model (Triton's sequence batcher with implicit state): Forja keeps each session's
+   * state tensors between steps, so clients send only the other inputs. See docs/streaming.md.
+   */
+  sequence: z.object({
+    state: z.array(z.object({
+      /** The model input that takes the state. */
+      input: z.string().min(1),
+      /** The model output that holds the next state. */
+      output: z.string().min(1),
+      /** The dimension along which sessions are stacked in a batch (silero VAD's state: 1). */
+      batch_axis: z.number().int().min(0).default(0),
+      init: z.literal('zeros').default('zeros'),
+    }).strict()).min(1),
+    /** Seconds a session may sit idle before its state is freed. */
+    idle_timeout_s: z.number().positive().default(60),
+  }).strict().optional(),
   // GGUF language models
   /** Parallel sequences of the one context. */
   parallel: z.number().int().min(1).max(64).optional(),

@@ -15,6 +15,8 @@ import { InferenceService } from '../inference/inference-service.js';
 import type { ModelLoader } from '../inference/types.js';
 import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
 import { GrpcServer } from '../protocols/grpc/index.js';
+import { routeUpgrades, streamRoute } from '../protocols/v2/stream.js';
+import { SessionService } from '../inference/sessions.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
 import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
@@ -103,6 +105,13 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     isReady: () => ready,
   });
 
+  const sessions = new SessionService(manager, metrics, inference.statistics, () => config.models.max_batch_size);
+  routeUpgrades(app);
+  let streams: { closeAll(): void } | undefined;
+  await app.register(async (scope) => {
+    streams = streamRoute(scope, { inference, sessions, bodyLimit: config.server.body_limit_bytes, maxConnections: config.server.max_stream_connections });
+  });
+
   const modelSource: OpenAIModelSource = {
     list: () => manager.modelNames().map((name) => {
       const model = manager.getModel(name);
@@ -154,6 +163,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
       closing = true;
       // Jobs stop being claimed at once and get their grace while HTTP and gRPC calls drain; the grace is
       // at most half the shutdown timeout, so running jobs are handed back before the forced exit.
+      streams?.closeAll();
       const graceMs = Math.min(config.pipelines.shutdown_grace_ms, config.server.shutdown_timeout_ms / 2);
       await Promise.all([app.close(), grpc?.close(config.server.shutdown_timeout_ms), pipelines?.drain({ timeoutMs: graceMs })]);
       await pipelines?.stop({ timeoutMs: graceMs });

@@ -47,6 +47,7 @@ export class ServingMetrics {
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
   readonly modelUnloads: Counter<'model' | 'version' | 'reason'>;
   readonly fallbacks: Counter<'model' | 'version' | 'from' | 'to'>;
+  readonly sessionsActive: Gauge<'model'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -61,6 +62,7 @@ export class ServingMetrics {
     this.memoryBudget = new Gauge({ name: 'forja_model_memory_budget_bytes', help: 'Memory budget for all loaded models.', registers });
     this.modelLoads = new Counter({ name: 'forja_model_loads_total', help: 'Model load attempts by result.', labelNames: ['model', 'version', 'result'], registers });
     this.modelUnloads = new Counter({ name: 'forja_model_unloads_total', help: 'Model unloads by reason (evicted, idle, request, shutdown).', labelNames: ['model', 'version', 'reason'], registers });
+    this.sessionsActive = new Gauge({ name: 'forja_sessions_active', help: 'Streaming sessions holding server-kept state, per model.', labelNames: ['model'], registers });
     this.fallbacks = new Counter({ name: 'forja_model_fallbacks_total', help: 'Loads that fell back from one device to another.', labelNames: ['model', 'version', 'from', 'to'], registers });
   }
 }
