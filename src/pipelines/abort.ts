@@ -2,7 +2,8 @@
 
 /** Why a run or step was stopped; carried as the signal's reason. */
 export class AbortReason extends Error {
-  constructor(readonly kind: 'cancelled' | 'timeout' | 'lease-lost' | 'shutdown', message: string) {
+  /** storage: the queue storage failed (full, unreachable) while the run wrote to it; the job is handed back. */
+  constructor(readonly kind: 'cancelled' | 'timeout' | 'lease-lost' | 'shutdown' | 'storage', message: string) {
     super(message);
     this.name = kind === 'timeout' ? 'TimeoutError' : 'AbortError';
   }

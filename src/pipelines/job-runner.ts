@@ -11,6 +11,7 @@ import type { JobEvents } from './job-events.js';
 import type { LoadedPipeline } from './pipeline-loader.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { JobError, LeasedJob, QueueBackend, StepRecord } from './queues/backend.js';
+import { isStorageFailure } from './queues/storage-failure.js';
 import { executeStep, StepFailedError } from './step-executor.js';
 
 export type RunResult =
@@ -86,7 +87,9 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
       if (reason.kind === 'timeout') return { kind: 'failed', error: toJobError(reason) };
       return { kind: 'aborted', reason };
     }
-    if (err instanceof AbortReason && err.kind === 'lease-lost') return { kind: 'aborted', reason: err };
+    if (err instanceof AbortReason && (err.kind === 'lease-lost' || err.kind === 'storage')) return { kind: 'aborted', reason: err };
+    // Storage that fails under the run (reading stored steps, a write) is not the job's failure.
+    if (isStorageFailure(err)) return { kind: 'aborted', reason: new AbortReason('storage', err.message) };
     if (err instanceof StepFailedError) return { kind: 'failed', error: err.jobError };
     return { kind: 'failed', error: toJobError(err) };
   } finally {

@@ -16,6 +16,7 @@ import { toJobError } from './error-info.js';
 import type { JobEvents } from './job-events.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { JobError, Lease, QueueBackend, StepRecord } from './queues/backend.js';
+import { isStorageFailure } from './queues/storage-failure.js';
 import { backoffDelay, isRetryable, resolveRetryPolicy, type ResolvedRetryPolicy } from './retry-policy.js';
 
 /** A step failed for good; the job fails with the step's error. */
@@ -38,6 +39,16 @@ export interface StepRunEnv {
   log(message: string, data?: unknown): void;
 }
 
+/** A storage write; storage that fails (full, unreachable) stops the run instead of failing the step. */
+async function storageWrite(write: Promise<boolean>): Promise<boolean> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isStorageFailure(err)) throw new AbortReason('storage', err.message);
+    throw err;
+  }
+}
+
 function leaseLost(jobId: string): AbortReason {
   return new AbortReason('lease-lost', `job ${jobId} is owned by another worker now`);
 }
@@ -49,7 +60,7 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
   let attempts = stored?.attempts ?? 0;
   let checkpoint = stored?.checkpoint;
   const save = async (record: StepRecord) => {
-    if (!(await backend.saveStep(lease, { ...record, checkpoint }))) throw leaseLost(lease.jobId);
+    if (!(await storageWrite(backend.saveStep(lease, { ...record, checkpoint })))) throw leaseLost(lease.jobId);
   };
 
   // Cancellation ends the step for good: stored as cancelled, so no view shows it running forever.
@@ -79,7 +90,7 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
       attempt: attempts,
       checkpoint,
       saveCheckpoint: async (data) => {
-        if (!(await backend.saveCheckpoint(lease, name, data))) throw leaseLost(lease.jobId);
+        if (!(await storageWrite(backend.saveCheckpoint(lease, name, data)))) throw leaseLost(lease.jobId);
         checkpoint = data;
         events.emit({ type: 'step:checkpoint', jobId: lease.jobId, step: name, at: Date.now() });
       },
@@ -95,7 +106,7 @@ export async function executeStep<T>(env: StepRunEnv, stored: StepRecord | undef
     } catch (err) {
       // The run itself was stopped: not this step's failure.
       if (signal.aborted) return stopped({ startedAt });
-      if (err instanceof AbortReason && err.kind === 'lease-lost') throw err;
+      if (err instanceof AbortReason && (err.kind === 'lease-lost' || err.kind === 'storage')) throw err;
       const error = toJobError(err, name);
       const now = Date.now();
       if (!isRetryable(policy, err) || attempts >= policy.attempts) {

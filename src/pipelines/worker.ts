@@ -136,6 +136,8 @@ export class PipelineWorker {
           claimed = await this.options.backend.claim(this.id, this.freeSlots(), this.leaseMs, free);
         } catch (err) {
           this.options.logger?.warn({ err }, 'claiming jobs failed; retrying');
+          // Storage that fails (full, unreachable) is not hammered every poll.
+          await new Promise((resolve) => setTimeout(resolve, Math.max(this.pollMs, 1000)));
         }
       }
       if (this.stopping) {
@@ -199,6 +201,11 @@ export class PipelineWorker {
     } else if (result.reason.kind === 'shutdown') {
       await backend.release(job);
       outcome = 'interrupted';
+    } else if (result.reason.kind === 'storage') {
+      // Handed back to run again once storage recovers; if even that fails, the lease expires.
+      this.options.logger?.warn({ jobId: job.jobId, err: result.reason.message }, 'queue storage failed under a running job; the job is handed back');
+      await this.releaseWhenStorageAllows(job);
+      outcome = 'interrupted';
     } else {
       outcome = 'lost';
     }
@@ -208,6 +215,20 @@ export class PipelineWorker {
       events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: outcome, at: Date.now(), error: result.kind === 'failed' ? result.error : undefined });
     } else if (outcome === 'lost') {
       this.options.logger?.warn({ jobId: job.jobId }, 'job lease lost: another worker owns it now; this run\'s outcome was not recorded');
+    }
+  }
+
+  /**
+   * Hands a job back after storage failed under it. The hand-back is a write too and may fail while the
+   * storage does: it is tried again every second for half a lease (the lease outlives that), after
+   * which the lease expires and the job is delivered again anyway.
+   */
+  private async releaseWhenStorageAllows(job: LeasedJob): Promise<void> {
+    const until = Date.now() + this.leaseMs / 2;
+    for (;;) {
+      const result = await this.options.backend.release(job).then((held) => (held ? 'released' : 'lost'), () => 'failed');
+      if (result !== 'failed' || Date.now() >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 

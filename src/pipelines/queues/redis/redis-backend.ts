@@ -88,22 +88,22 @@ export class RedisBackend implements QueueBackend {
   claimScheduleTick(key: string, tickAt: number): Promise<boolean> { return this.guard(() => this.admin.claimScheduleTick(key, tickAt)); }
   sweep(pipeline: string, policy: RetentionPolicy, now?: number): Promise<number> { return this.guard(() => this.admin.sweep(pipeline, policy, now)); }
 
-  // Lease side: waits through outages on its own client.
+  // Lease side: waits through outages on its own client; a Redis out of memory is STORAGE_FULL here too.
   claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
-    return this.leases.claim(workerId, slots, leaseMs, max);
+    return this.guard(() => this.leases.claim(workerId, slots, leaseMs, max));
   }
-  reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> { return this.leases.reclaim(pipelines, isDead); }
-  heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> { return this.leases.heartbeat(leases, leaseMs); }
-  complete(lease: Lease, result: unknown): Promise<boolean> { return this.leases.complete(lease, result); }
-  fail(lease: Lease, error: JobError): Promise<boolean> { return this.leases.fail(lease, error); }
-  markCancelled(lease: Lease): Promise<boolean> { return this.leases.markCancelled(lease); }
-  release(lease: Lease): Promise<boolean> { return this.leases.release(lease); }
-  saveStep(lease: Lease, step: StepRecord): Promise<boolean> { return this.leases.saveStep(lease, step); }
+  reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> { return this.guard(() => this.leases.reclaim(pipelines, isDead)); }
+  heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> { return this.guard(() => this.leases.heartbeat(leases, leaseMs)); }
+  complete(lease: Lease, result: unknown): Promise<boolean> { return this.guard(() => this.leases.complete(lease, result)); }
+  fail(lease: Lease, error: JobError): Promise<boolean> { return this.guard(() => this.leases.fail(lease, error)); }
+  markCancelled(lease: Lease): Promise<boolean> { return this.guard(() => this.leases.markCancelled(lease)); }
+  release(lease: Lease): Promise<boolean> { return this.guard(() => this.leases.release(lease)); }
+  saveStep(lease: Lease, step: StepRecord): Promise<boolean> { return this.guard(() => this.leases.saveStep(lease, step)); }
   saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean> {
-    return this.leases.saveCheckpoint(lease, stepName, checkpoint);
+    return this.guard(() => this.leases.saveCheckpoint(lease, stepName, checkpoint));
   }
-  setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> { return this.leases.setProgress(lease, progress, message); }
-  appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> { return this.leases.appendLog(lease, message, data); }
+  setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> { return this.guard(() => this.leases.setProgress(lease, progress, message)); }
+  appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> { return this.guard(() => this.leases.appendLog(lease, message, data)); }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {
     try {

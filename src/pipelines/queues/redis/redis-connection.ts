@@ -12,9 +12,9 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { errors, type ForjaError } from '../../../errors.js';
+import type { ForjaError } from '../../../errors.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
-import { UNAVAILABLE_RETRY_AFTER_S } from './redis-errors.js';
+import { queueUnavailable } from '../storage-failure.js';
 import { RedisKeys } from './redis-keys.js';
 import { defineScripts, type ScriptedRedis } from './redis-scripts.js';
 
@@ -65,8 +65,7 @@ export class RedisConnection {
   }
 
   lateWriteError(): ForjaError {
-    return errors.QUEUE_UNAVAILABLE(`the job queue (Redis at ${this.address}) did not answer within ${this.commandTimeoutMs} ms; nothing was written, retry later`,
-      { headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) } });
+    return queueUnavailable(`the job queue (Redis at ${this.address}) did not answer within ${this.commandTimeoutMs} ms; nothing was written, retry later`);
   }
 
   async connect(): Promise<void> {

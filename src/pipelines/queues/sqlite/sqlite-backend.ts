@@ -15,10 +15,15 @@ import {
 } from '../backend.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
 import { migrate } from './migrations.js';
+import { toStorageError } from './sqlite-errors.js';
+import { storageFull } from '../storage-failure.js';
 import { JobOperations } from './job-operations.js';
 import { parseJson, rowToJob, rowToStep, type StepRow } from './job-rows.js';
 
 type Finish = { lease: Lease; kind: 'complete' | 'fail' | 'cancel'; value?: unknown; resolve: (ok: boolean) => void; reject: (e: unknown) => void };
+
+/** Less free space than this on the data directory's disk: the readiness probe reports it full. */
+const MIN_FREE_BYTES = 1024 * 1024;
 
 export interface SqliteBackendOptions {
   /** The database file; its directory is created. */
@@ -37,8 +42,13 @@ export class SqliteBackend implements QueueBackend {
 
   constructor(private readonly options: SqliteBackendOptions) {}
 
+  /** The file answers, and its disk has room for more than a few pages (a full disk shows before a write fails). */
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    return this.guard(() => {
+      this.db.prepare('SELECT 1').get();
+      const { bavail, bsize } = fs.statfsSync(path.dirname(this.options.file));
+      if (bavail * bsize < MIN_FREE_BYTES) throw storageFull(`the disk of the job store (${this.options.file}) is full (${bavail * bsize} bytes free); free space there`);
+    });
   }
 
   onEnqueued(listener: (pipeline: string) => void): () => void {
@@ -46,15 +56,17 @@ export class SqliteBackend implements QueueBackend {
   }
 
   async init(pipelines: { name: string; concurrency?: number }[]): Promise<void> {
-    for (const p of pipelines) this.concurrency.set(p.name, p.concurrency);
-    if (this.db) return;
-    fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
-    this.db = new Database(this.options.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
-    this.ops = new JobOperations(this.db);
+    return this.guard(() => {
+      for (const p of pipelines) this.concurrency.set(p.name, p.concurrency);
+      if (this.db) return;
+      fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
+      this.db = new Database(this.options.file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+      this.ops = new JobOperations(this.db);
+    });
   }
 
   async close(): Promise<void> {
@@ -64,81 +76,101 @@ export class SqliteBackend implements QueueBackend {
   }
 
   async enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> {
-    const { row, created } = this.ops.insertJob(request, Date.now());
-    if (created) this.enqueued.emit(request.pipeline);
-    return { job: rowToJob(row), created };
+    return this.guard(() => {
+      const { row, created } = this.ops.insertJob(request, Date.now());
+      if (created) this.enqueued.emit(request.pipeline);
+      return { job: rowToJob(row), created };
+    });
   }
 
   /** Many jobs in one transaction. */
   async enqueueMany(requests: EnqueueRequest[]): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => { for (const r of requests) this.ops.insertJob(r, now); }).immediate();
-    for (const p of new Set(requests.map((r) => r.pipeline))) this.enqueued.emit(p);
+    return this.guard(() => {
+      const now = Date.now();
+      this.db.transaction(() => { for (const r of requests) this.ops.insertJob(r, now); }).immediate();
+      for (const p of new Set(requests.map((r) => r.pipeline))) this.enqueued.emit(p);
+    });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const row = this.ops.jobById(id);
-    return row && rowToJob(row);
+    return this.guard(() => {
+      const row = this.ops.jobById(id);
+      return row && rowToJob(row);
+    });
   }
 
   async list(filter: ListFilter): Promise<JobPage> {
-    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
-    const before = filter.cursor ? Number(filter.cursor) : undefined;
-    if (before !== undefined && !Number.isInteger(before)) throw errors.REQUEST_INVALID('invalid cursor');
-    const rows = this.ops.listRows({ pipeline: filter.pipeline, state: filter.state, limit: limit + 1, before });
-    const page: JobPage = { jobs: rows.slice(0, limit).map(rowToJob) };
-    if (rows.length > limit) page.nextCursor = String(rows[limit - 1].rid);
-    return page;
+    return this.guard(() => {
+      const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+      const before = filter.cursor ? Number(filter.cursor) : undefined;
+      if (before !== undefined && !Number.isInteger(before)) throw errors.REQUEST_INVALID('invalid cursor');
+      const rows = this.ops.listRows({ pipeline: filter.pipeline, state: filter.state, limit: limit + 1, before });
+      const page: JobPage = { jobs: rows.slice(0, limit).map(rowToJob) };
+      if (rows.length > limit) page.nextCursor = String(rows[limit - 1].rid);
+      return page;
+    });
   }
 
   async steps(id: string): Promise<StepRecord[]> {
-    return (this.ops.stepRows(id) as StepRow[]).map(rowToStep);
+    return this.guard(() => {
+      return (this.ops.stepRows(id) as StepRow[]).map(rowToStep);
+    });
   }
 
   async logs(id: string, afterSeq = 0): Promise<LogEntry[]> {
-    return this.ops.logRows(id, afterSeq).map((r) => ({ seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) }));
+    return this.guard(() => {
+      return this.ops.logRows(id, afterSeq).map((r) => ({ seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) }));
+    });
   }
 
   async counts(): Promise<JobCounts> {
-    const out = Object.fromEntries(COUNTED_STATES.map((s) => [s, 0])) as JobCounts;
-    for (const r of this.ops.stateCounts(Date.now())) out[r.state as CountedState] = r.n;
-    return out;
+    return this.guard(() => {
+      const out = Object.fromEntries(COUNTED_STATES.map((s) => [s, 0])) as JobCounts;
+      for (const r of this.ops.stateCounts(Date.now())) out[r.state as CountedState] = r.n;
+      return out;
+    });
   }
 
   async claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
-    this.flush();
-    const now = Date.now();
-    return this.db.transaction(() => {
-      // Expired leases are looked for a few times per lease period, not on every claim.
-      if (now - this.lastReclaim >= Math.min(leaseMs / 4, 1000)) {
-        this.lastReclaim = now;
-        this.ops.reclaimExpired(now);
-      }
-      const out: LeasedJob[] = [];
-      for (const [pipeline, n] of slots) {
-        const want = Math.min(n, max - out.length);
-        if (want > 0) out.push(...this.ops.claimDue(workerId, pipeline, want, this.concurrency.get(pipeline), leaseMs, now));
-      }
-      return out;
-    }).immediate();
+    return this.guard(() => {
+      this.flush();
+      const now = Date.now();
+      return this.db.transaction(() => {
+        // Expired leases are looked for a few times per lease period, not on every claim.
+        if (now - this.lastReclaim >= Math.min(leaseMs / 4, 1000)) {
+          this.lastReclaim = now;
+          this.ops.reclaimExpired(now);
+        }
+        const out: LeasedJob[] = [];
+        for (const [pipeline, n] of slots) {
+          const want = Math.min(n, max - out.length);
+          if (want > 0) out.push(...this.ops.claimDue(workerId, pipeline, want, this.concurrency.get(pipeline), leaseMs, now));
+        }
+        return out;
+      }).immediate();
+    });
   }
 
   async reclaimLeases(pipelines: string[], isDead: (owner: string) => boolean): Promise<number> {
-    this.flush();
-    const now = Date.now();
-    return this.db.transaction(() => {
-      const n = this.ops.expireDeadOwners(new Set(pipelines), isDead);
-      if (n > 0) this.ops.reclaimExpired(now + 1);
-      return n;
-    }).immediate();
+    return this.guard(() => {
+      this.flush();
+      const now = Date.now();
+      return this.db.transaction(() => {
+        const n = this.ops.expireDeadOwners(new Set(pipelines), isDead);
+        if (n > 0) this.ops.reclaimExpired(now + 1);
+        return n;
+      }).immediate();
+    });
   }
 
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
-    const expiresAt = Date.now() + leaseMs;
-    return this.db.transaction(() => leases.map((l): LeaseStatus => {
-      const cancel = this.ops.extendLease(l, expiresAt);
-      return cancel === undefined ? 'lost' : cancel === 1 ? 'cancel' : 'ok';
-    })).immediate();
+    return this.guard(() => {
+      const expiresAt = Date.now() + leaseMs;
+      return this.db.transaction(() => leases.map((l): LeaseStatus => {
+        const cancel = this.ops.extendLease(l, expiresAt);
+        return cancel === undefined ? 'lost' : cancel === 1 ? 'cancel' : 'ok';
+      })).immediate();
+    });
   }
 
   complete(lease: Lease, result: unknown): Promise<boolean> {
@@ -154,61 +186,88 @@ export class SqliteBackend implements QueueBackend {
   }
 
   async release(lease: Lease): Promise<boolean> {
-    this.flush();
-    const ok = this.ops.releaseJob(lease);
-    if (ok) this.enqueued.emit(lease.pipeline);
-    return ok;
+    return this.guard(() => {
+      this.flush();
+      const ok = this.ops.releaseJob(lease);
+      if (ok) this.enqueued.emit(lease.pipeline);
+      return ok;
+    });
   }
 
   async saveStep(lease: Lease, step: StepRecord): Promise<boolean> {
-    return this.fenced(lease, () => this.ops.upsertStep(lease, step));
+    return this.guard(() => {
+      return this.fenced(lease, () => this.ops.upsertStep(lease, step));
+    });
   }
 
   async saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean> {
-    return this.fenced(lease, () => this.ops.storeCheckpoint(lease, stepName, checkpoint));
+    return this.guard(() => {
+      return this.fenced(lease, () => this.ops.storeCheckpoint(lease, stepName, checkpoint));
+    });
   }
 
   async setProgress(lease: Lease, progress: number, message?: string): Promise<boolean> {
-    return this.ops.setProgress(lease, progress, message);
+    return this.guard(() => {
+      return this.ops.setProgress(lease, progress, message);
+    });
   }
 
   async appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> {
-    return this.fenced(lease, () => this.ops.appendLog(lease.jobId, Date.now(), message, data));
+    return this.guard(() => {
+      return this.fenced(lease, () => this.ops.appendLog(lease.jobId, Date.now(), message, data));
+    });
   }
 
   async cancel(id: string): Promise<JobRecord> {
-    this.flush();
-    const now = Date.now();
-    this.db.transaction(() => {
-      if (this.ops.cancelQueued(id, now) || this.ops.requestCancel(id)) return;
-      const row = this.ops.jobById(id);
-      if (!row) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
-      throw errors.JOB_STATE_CONFLICT(`job ${id} is ${row.state}; only queued or running jobs can be cancelled`);
-    }).immediate();
-    return rowToJob(this.ops.jobById(id)!);
+    return this.guard(() => {
+      this.flush();
+      const now = Date.now();
+      this.db.transaction(() => {
+        if (this.ops.cancelQueued(id, now) || this.ops.requestCancel(id)) return;
+        const row = this.ops.jobById(id);
+        if (!row) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+        throw errors.JOB_STATE_CONFLICT(`job ${id} is ${row.state}; only queued or running jobs can be cancelled`);
+      }).immediate();
+      return rowToJob(this.ops.jobById(id)!);
+    });
   }
 
   async retry(id: string): Promise<JobRecord> {
-    this.flush();
-    const row = this.db.transaction(() => {
-      if (!this.ops.requeueFinished(id, Date.now())) {
-        const current = this.ops.jobById(id);
-        if (!current) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
-        throw errors.JOB_STATE_CONFLICT(`job ${id} is ${current.state}; only failed or cancelled jobs can be retried`);
-      }
-      return this.ops.jobById(id)!;
-    }).immediate();
-    this.enqueued.emit(row.pipeline);
-    return rowToJob(row);
+    return this.guard(() => {
+      this.flush();
+      const row = this.db.transaction(() => {
+        if (!this.ops.requeueFinished(id, Date.now())) {
+          const current = this.ops.jobById(id);
+          if (!current) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+          throw errors.JOB_STATE_CONFLICT(`job ${id} is ${current.state}; only failed or cancelled jobs can be retried`);
+        }
+        return this.ops.jobById(id)!;
+      }).immediate();
+      this.enqueued.emit(row.pipeline);
+      return rowToJob(row);
+    });
   }
 
   async claimScheduleTick(key: string, tickAt: number): Promise<boolean> {
-    return this.ops.claimTick(key, tickAt);
+    return this.guard(() => {
+      return this.ops.claimTick(key, tickAt);
+    });
   }
 
   async sweep(pipeline: string, policy: RetentionPolicy, now = Date.now()): Promise<number> {
-    this.flush();
-    return this.db.transaction(() => this.ops.sweepPipeline(pipeline, policy, now)).immediate();
+    return this.guard(() => {
+      this.flush();
+      return this.db.transaction(() => this.ops.sweepPipeline(pipeline, policy, now)).immediate();
+    });
+  }
+
+  /** Runs a storage call; a full disk or an unusable file becomes STORAGE_FULL / QUEUE_UNAVAILABLE (sqlite-errors.ts). */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw toStorageError(err, this.options.file);
+    }
   }
 
   /** A write that only happens while the lease is held, checked in the same transaction. */
@@ -244,7 +303,7 @@ export class SqliteBackend implements QueueBackend {
             : this.ops.acknowledgeCancel(f.lease, now))).immediate();
       batch.forEach((f, i) => f.resolve(results[i]));
     } catch (err) {
-      for (const f of batch) f.reject(err);
+      for (const f of batch) f.reject(toStorageError(err, this.options.file));
     }
   }
 }
