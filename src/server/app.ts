@@ -119,7 +119,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     }),
     acquire: (name) => manager.acquire(name),
   };
-  await app.register(openaiRoutes, { models: modelSource, metrics });
+  await app.register(openaiRoutes, { models: modelSource, metrics, bodyLimit: config.server.body_limit_bytes });
 
   let pipelines: PipelineService | undefined;
   if (config.pipelines.dir) {

@@ -24,6 +24,7 @@ const CODES: Record<string, string> = {
   [errors.MODEL_UNAVAILABLE.code]: 'model_unavailable',
   [errors.UPSTREAM_FAILED.code]: 'upstream_failed',
   [errors.REQUEST_INVALID.code]: 'invalid_value',
+  [errors.REQUEST_TOO_LARGE.code]: 'request_too_large',
 };
 
 function typeFor(status: number): string {

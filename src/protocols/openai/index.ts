@@ -20,7 +20,15 @@ export interface OpenAIRoutesOptions {
   models: OpenAIModelSource;
   /** When given, every POST is counted in the shared request metrics (protocol="openai"). */
   metrics?: ServingMetrics;
+  /** The server's body limit; the OpenAI routes take at most LLM_BODY_LIMIT_BYTES below it. */
+  bodyLimit?: number;
 }
+
+/**
+ * Far above any prompt a context can take (128k tokens of text is ~0.5 MB), and small enough that
+ * parsing the largest body accepted costs the event loop little: a bigger body is 413 before it is read.
+ */
+export const LLM_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOptions): Promise<void> {
   const { models } = options;
@@ -36,6 +44,8 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOp
   const modelObject = (m: { name: string; created?: number }) => ({ id: m.name, object: 'model', created: m.created ?? 0, owned_by: 'forja' });
 
   const route = (docs?: RouteDocs) => ({ config: { access: 'infer', docs } as const });
+  const bodyLimit = Math.min(options.bodyLimit ?? LLM_BODY_LIMIT_BYTES, LLM_BODY_LIMIT_BYTES);
+  const post = (docs: RouteDocs) => ({ ...route(docs), bodyLimit });
 
   app.get('/v1/models', route({ summary: 'Language models (OpenAI API)', tag: 'openai' }), async () => ({
     object: 'list',
@@ -48,9 +58,9 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAIRoutesOp
     return modelObject(found);
   });
 
-  app.post('/v1/chat/completions', route({ summary: 'Chat completion, streamed with stream: true', tag: 'openai', body: chatSchema }), (request, reply) => serveGeneration('chat', acquireFor(request), request, reply));
-  app.post('/v1/completions', route({ summary: 'Text completion', tag: 'openai', body: completionSchema }), (request, reply) => serveGeneration('text', acquireFor(request), request, reply));
-  app.post('/v1/embeddings', route({ summary: 'Embeddings', tag: 'openai', body: embeddingSchema }), (request, reply) => serveEmbeddings(acquireFor(request), request, reply));
+  app.post('/v1/chat/completions', post({ summary: 'Chat completion, streamed with stream: true', tag: 'openai', body: chatSchema }), (request, reply) => serveGeneration('chat', acquireFor(request), request, reply));
+  app.post('/v1/completions', post({ summary: 'Text completion', tag: 'openai', body: completionSchema }), (request, reply) => serveGeneration('text', acquireFor(request), request, reply));
+  app.post('/v1/embeddings', post({ summary: 'Embeddings', tag: 'openai', body: embeddingSchema }), (request, reply) => serveEmbeddings(acquireFor(request), request, reply));
 }
 
 /**

@@ -40,13 +40,18 @@ function rejectUnsupported(body: Record<string, unknown>): void {
   }
 }
 
+const MAX_STOP_LENGTH = 256;
+/** OpenAI's own limit on inputs per embeddings request. */
+const MAX_EMBEDDING_INPUTS = 2048;
+
 const samplingFields = {
   model: z.string().min(1),
   max_tokens: z.number().int().min(1).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
   seed: z.number().int().nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  // Each generated token is matched against every stop sequence: their length bounds that work.
+  stop: z.union([z.string().max(MAX_STOP_LENGTH), z.array(z.string().max(MAX_STOP_LENGTH)).max(4)]).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   stream: z.boolean().nullish(),
@@ -80,7 +85,7 @@ export const completionSchema = z.object({
 
 export const embeddingSchema = z.object({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1)]),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(MAX_EMBEDDING_INPUTS)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
 }).strict();
 

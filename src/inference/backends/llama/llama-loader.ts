@@ -18,6 +18,7 @@ import { llmMetrics } from './llm-metrics.js';
 import { estimateGgufMemory, type ContextShape } from './memory-estimate.js';
 import { nativeHandles } from './native-bindings.js';
 import { SamplerFactory } from './sampling.js';
+import { TokenLowerBound } from './token-bound.js';
 
 export interface LlamaLoaderDeps {
   registry: Registry;
@@ -144,8 +145,10 @@ export function createLlamaLoader(deps: LlamaLoaderDeps): LlamaLoader {
         const chat = new ChatPrompt(model);
         const memoryBytes = source.config.memory_bytes ?? estimateGgufMemory(summary, settings);
         log.info({ architecture: summary.architecture, device, threads: settings.threads, parallel: settings.sequences, contextSize: settings.contextSize, chatTemplate: chat.templateName }, 'language model loaded');
+        const tokenizer = ((summary.info.metadata.tokenizer ?? {}) as { ggml?: { model?: unknown; tokens?: unknown[] } }).ggml;
         return new LlamaLanguageModel({
           llama, model, context, native, engine, chat,
+          tokenBound: TokenLowerBound.fromVocabulary(tokenizer?.model, tokenizer?.tokens ?? []),
           samplers: new SamplerFactory(llama, model, native),
           device,
           memoryBytes,

@@ -14,6 +14,7 @@ import { IncrementalDetokenizer } from './incremental-detokenizer.js';
 import type { NativeHandles } from './native-bindings.js';
 import type { SamplerFactory } from './sampling.js';
 import { StopMatcher } from './stop-matcher.js';
+import type { TokenLowerBound } from './token-bound.js';
 
 export interface LlamaModelParts {
   llama: Llama;
@@ -23,6 +24,8 @@ export interface LlamaModelParts {
   engine: GenerationEngine;
   chat: ChatPrompt;
   samplers: SamplerFactory;
+  /** The fewest tokens a text can take (absent for tokenizers where no bound is safe). */
+  tokenBound?: TokenLowerBound;
   info: LanguageModelInfo;
   device: Device;
   memoryBytes: number;
@@ -55,6 +58,7 @@ export class LlamaLanguageModel implements LanguageModel {
     if (this.unloaded) throw errors.MODEL_UNAVAILABLE('the model was unloaded');
     const { engine } = this.parts;
     const contextSize = this.info.contextSize;
+    this.refuseWhatCannotFit(request);
     const rendered = typeof request.prompt === 'string'
       ? { tokens: this.completionTokens(request.prompt), stopStrings: [], stopTokens: [] }
       : this.parts.chat.render(request.prompt);
@@ -147,8 +151,13 @@ export class LlamaLanguageModel implements LanguageModel {
     const context = await this.embeddingContext;
     const vectors: Float32Array[] = [];
     let promptTokens = 0;
+    const bound = this.parts.tokenBound;
     for (const [index, input] of inputs.entries()) {
       signal?.throwIfAborted();
+      const least = bound?.atLeast(Buffer.byteLength(input)) ?? 0;
+      if (least > this.info.contextSize) {
+        throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`input[${index}] takes at least ${least} tokens; this model's maximum context length is ${this.info.contextSize} tokens.`, { param: 'input' });
+      }
       const tokens = this.parts.model.tokenize(input);
       if (tokens.length === 0) throw errors.REQUEST_INVALID(`input[${index}] is empty`, { param: 'input' });
       if (tokens.length > this.info.contextSize) {
@@ -169,6 +178,25 @@ export class LlamaLanguageModel implements LanguageModel {
     if (embedding) await (await embedding.catch(() => undefined))?.dispose();
     await this.parts.context.dispose();
     await this.parts.model.dispose();
+  }
+
+  /**
+   * Refuses a prompt whose byte length alone proves it cannot fit, before anything tokenizes it.
+   * Chat contents count trimmed (a template may trim them); the template only adds tokens.
+   */
+  private refuseWhatCannotFit(request: GenerationRequest): void {
+    const bound = this.parts.tokenBound;
+    if (!bound) return;
+    const contextSize = this.info.contextSize;
+    const param = typeof request.prompt === 'string' ? 'prompt' : 'messages';
+    const bytes = typeof request.prompt === 'string'
+      ? Buffer.byteLength(request.prompt)
+      : request.prompt.reduce((n, m) => n + Buffer.byteLength(m.content.trim()), 0);
+    const least = bound.atLeast(bytes);
+    const completion = request.maxTokens !== undefined && request.maxTokens <= contextSize ? request.maxTokens : 0;
+    if (least >= contextSize || least + completion > contextSize) {
+      throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, your ${param} (${bytes} bytes) takes at least ${least} tokens${request.maxTokens !== undefined ? `, and ${request.maxTokens} more were requested for the completion` : ''}.`, { param });
+    }
   }
 
   /** A completions prompt is tokenized as text, after a BOS token when the model expects one. */
