@@ -17,14 +17,14 @@ export async function startListening(command: string, args: string[], env: NodeJ
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       // The whole ready line, so a grpc:// address after the HTTP one is complete.
-      const match = /listening on (http:\/\/[^\s]+)[^\n]*\n/.exec(output);
+      const match = /listening on (http:\/\/[^\s"]+)[^\n]*\n/.exec(output);
       if (match) resolve(match[1]);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     void exited.then(() => reject(new Error(`${command} ${args.join(' ')} exited early:\n${output}`)));
   });
-  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s]+)/.exec(output)?.[1];
+  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s"]+)/.exec(output)?.[1];
   return {
     url,
     grpcAddress,

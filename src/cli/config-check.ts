@@ -1,6 +1,7 @@
 /** `forja config check [file]`: validates a config (with its overlay and env overrides); exit 1 names each bad key. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { ForjaError } from '../errors.js';
 
 export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('inspect and validate configuration');
@@ -15,7 +16,7 @@ export function registerConfigCommands(program: Command): void {
         console.log(`config ok: ${sources}${envOverrides.length ? `; env overrides: ${envOverrides.join(', ')}` : ''}`);
         if (flags.print) console.log(JSON.stringify(effective, null, 2));
       } catch (err) {
-        console.error((err as Error).message);
+        console.error(err instanceof ForjaError ? `${err.code}: ${err.message}` : (err as Error).message);
         process.exitCode = 1;
       }
     });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `forja` command: parses arguments and hands off to one module per command. */
 import { Command } from 'commander';
+import { ForjaError } from '../errors.js';
 import { FORJA_VERSION } from '../server/version.js';
 import { registerServeCommand } from './serve.js';
 import { registerConfigCommands } from './config-check.js';
@@ -18,7 +19,8 @@ registerWorkerCommand(program);
 registerDoctorCommand(program);
 registerBenchCommand(program);
 
+// A ForjaError is printed with its code (docs/errors.md), so scripts can match on it.
 program.parseAsync(process.argv).catch((err: Error) => {
-  console.error(`forja: ${err.message}`);
+  console.error(`forja: ${err instanceof ForjaError ? `${err.code}: ` : ''}${err.message}`);
   process.exit(1);
 });

@@ -1,10 +1,11 @@
 /** `forja serve`: builds the server from config + flags, prints the ready line, drains on SIGTERM/SIGINT. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { buildServer } from '../server/app.js';
 import { ConfigReloader } from '../server/config-reloader.js';
 import { followSecurityReloads } from '../server/security-reload.js';
 import { parsePort } from './parse.js';
+import { logReady } from '../telemetry/logger.js';
 
 interface ServeFlags {
   config?: string;
@@ -14,6 +15,7 @@ interface ServeFlags {
   host?: string;
   port?: number;
   grpcPort?: number;
+  logFormat?: 'auto' | 'pretty' | 'json';
 }
 
 export function registerServeCommand(program: Command): void {
@@ -27,6 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (server.host)')
     .option('-p, --port <port>', 'port to listen on, 0 for any free port (server.port)', parsePort)
     .option('--grpc-port <port>', 'also serve the inference protocol over gRPC on this port, 0 for any free port (server.grpc_port)', parsePort)
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or for people (log.format; default: pretty on a terminal)').choices(['auto', 'pretty', 'json']))
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -43,6 +46,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   set('models', 'dir', flags.models);
   set('pipelines', 'dir', flags.pipelines);
   set('data', 'dir', flags.data);
+  set('log', 'format', flags.logFormat);
   const { config, files } = loadConfig({ file: flags.config, overrides });
 
   const server = await buildServer(config);
@@ -80,7 +84,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   const address = await server.start();
   reloader.watch();
-  server.logger.info({ configFiles: files, models: server.manager.status().length }, 'ready');
-  // The ready line: tests and scripts wait for it.
-  process.stdout.write(`Forja listening on ${address}${server.grpcUrl ? ` and ${server.grpcUrl}` : ''}\n`);
+  // The ready line: the first line naming the URL, written once /v2/health/ready answers 200.
+  logReady(server.logger, `${address}${server.grpcUrl ? ` and ${server.grpcUrl}` : ''}`, {
+    url: address, grpcUrl: server.grpcUrl, configFiles: files, models: server.manager.status().length,
+  });
 }

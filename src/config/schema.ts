@@ -86,6 +86,8 @@ const sloSchema = z.object({
 
 const logSchema = z.object({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json`: one JSON object per line; `pretty`: for people at a terminal; `auto`: pretty when stdout is a TTY. */
+  format: z.enum(['auto', 'pretty', 'json']).default('auto'),
 }).strict();
 
 const securitySchema = z.object({

@@ -28,26 +28,50 @@ export interface RepositoryModel {
 }
 
 /** Model and version names must be plain names; anything else is refused before any lookup. */
+/** `<name>.onnx` or `<name>.gguf`: model <name>, version 1; anything else is not a model. */
+function bareFileModel(file: string): RepositoryModel | undefined {
+  const ext = path.extname(file);
+  const format = ext === '.onnx' ? 'onnx' : ext === '.gguf' ? 'gguf' : undefined;
+  const name = path.basename(file, ext);
+  if (!format || !NAME_PATTERN.test(name)) return undefined;
+  return { name, versions: [{ name, version: '1', path: file, format, config: {} }], defaultVersion: '1', config: {} };
+}
+
+/** What the repository at `dir` is, for the start-up log: a directory, one model file, or nothing yet. */
+export function describeRepository(dir: string): 'directory' | 'file' | 'missing' {
+  const target = statSync(dir, { throwIfNoEntry: false });
+  return !target ? 'missing' : target.isFile() ? 'file' : 'directory';
+}
+
 export function assertSafeName(value: string, what: 'model' | 'version'): void {
   if (!NAME_PATTERN.test(value) || value.includes('..')) {
     throw errors.MODEL_NAME_INVALID(`invalid ${what} name '${value}': use letters, digits, '_', '-' and '.', starting with a letter or digit`);
   }
 }
 
+/**
+ * `dir` may also be a single `.onnx` or `.gguf` file: a repository of that one model (named after
+ * the file). A directory that does not exist is an empty repository: the server starts with no
+ * models and says so (see describeRepository).
+ */
 export function scanRepository(dir: string): Map<string, RepositoryModel> {
-  const root = realpathSync(dir);
   const models = new Map<string, RepositoryModel>();
+  const target = statSync(dir, { throwIfNoEntry: false });
+  if (!target) return models;
+  if (target.isFile()) {
+    const model = bareFileModel(realpathSync(dir));
+    if (!model) throw errors.CONFIG_INVALID(`models.dir ${dir} is a file but not a model: give a directory, or a .onnx or .gguf file`);
+    return models.set(model.name, model);
+  }
+  const root = realpathSync(dir);
   for (const entry of readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(root, entry.name);
     if (!isInside(root, full)) continue;
     const stat = statSync(full, { throwIfNoEntry: false });
     if (!stat) continue;
     if (stat.isFile()) {
-      const ext = path.extname(entry.name);
-      const format = ext === '.onnx' ? 'onnx' : ext === '.gguf' ? 'gguf' : undefined;
-      const name = entry.name.slice(0, -ext.length);
-      if (!format || !NAME_PATTERN.test(name) || models.has(name)) continue;
-      models.set(name, { name, versions: [{ name, version: '1', path: full, format, config: {} }], defaultVersion: '1', config: {} });
+      const model = bareFileModel(full);
+      if (model && !models.has(model.name)) models.set(model.name, model);
     } else if (stat.isDirectory() && NAME_PATTERN.test(entry.name)) {
       const model = scanModelDir(root, entry.name);
       if (model) models.set(model.name, model);

@@ -13,6 +13,7 @@ import { createRegistry, ServingMetrics } from '../telemetry/metrics.js';
 import { ModelManager } from '../inference/model-manager.js';
 import { InferenceService } from '../inference/inference-service.js';
 import type { ModelLoader } from '../inference/types.js';
+import { describeRepository } from '../inference/repository.js';
 import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
 import { GrpcServer } from '../protocols/grpc/index.js';
 import { routeUpgrades, streamRoute } from '../protocols/v2/stream.js';
@@ -59,7 +60,7 @@ export interface BuildOptions {
 }
 
 export async function buildServer(config: Readonly<ForjaConfig>, options: BuildOptions = {}): Promise<ForjaServer> {
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, undefined, config.log.format);
   const registry = createRegistry();
   const { manager, inference, metrics } = createModelRuntime(config, { logger, registry, loaders: options.loaders });
 
@@ -148,10 +149,16 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
       return grpcUrl;
     },
     async start() {
-      const address = await app.listen({ host: config.server.host, port: config.server.port });
+      // Fastify's own "Server listening at http://…" would come before the models load: scripts
+      // waiting for the URL would get 503s. The ready line (cli/serve.ts) names the URL instead.
+      const address = await app.listen({ host: config.server.host, port: config.server.port, listenTextResolver: () => 'socket bound; loading models before ready' });
       if (grpc) grpcUrl = await grpc.listen(config.server.host, config.server.grpc_port!);
       // Models first: jobs that resume at start may call them at once.
       await manager.start();
+      if (manager.modelNames().length === 0) {
+        const what = describeRepository(config.models.dir) === 'missing' ? 'does not exist' : 'holds no models';
+        logger.warn({ dir: config.models.dir }, `no models: ${config.models.dir} ${what}; serving with none (add models and POST /v2/repository/index, or restart with --models DIR or FILE)`);
+      }
       await pipelines?.start();
       for (const failure of pipelines?.loadFailures ?? []) logger.error({ pipeline: failure.name, file: failure.file, error: failure.error }, 'pipeline failed to load');
       ready = true;

@@ -38,14 +38,14 @@ export async function startServer(args: string[], options: { env?: NodeJS.Proces
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       // The ready line is one line; wait for its end so a grpc:// address on it is complete.
-      const match = /listening on (http:\/\/[^\s]+)[^\n]*\n/.exec(output);
+      const match = /listening on (http:\/\/[^\s"]+)[^\n]*\n/.exec(output);
       if (match) resolve(match[1]);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     void exited.then((code) => reject(new Error(`forja exited with ${code} before it was ready:\n${output}`)));
   });
-  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s]+)/.exec(output)?.[1];
+  const grpcAddress = /listening on [^\n]*grpc:\/\/([^\s"]+)/.exec(output)?.[1];
   return {
     url,
     grpcAddress,
