@@ -6,10 +6,9 @@
  * typed field, so it travels raw only. Messages read like the REST ones for the same mistake.
  */
 import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
-import { DATATYPES } from '../../inference/types.js';
+import { DATATYPE_INFO, DATATYPES, elementCount, isDatatype } from '../../inference/datatypes.js';
 import { errors } from '../../errors.js';
 import { decodeBinaryData, encodeBinaryData } from '../v2/binary-tensors.js';
-import { elementCount } from '../v2/json-tensors.js';
 
 type ContentsField = 'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents';
 type Contents = Partial<Record<ContentsField, unknown[]>>;
@@ -40,15 +39,6 @@ export const CONTENTS_FIELD: Record<Datatype, ContentsField | undefined> = {
   FP16: undefined, FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
 };
 
-const RANGES: Partial<Record<Datatype, { min: number; max: number; Ctor: new (n: number) => Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array }>> = {
-  INT8: { min: -128, max: 127, Ctor: Int8Array },
-  INT16: { min: -32768, max: 32767, Ctor: Int16Array },
-  INT32: { min: -2147483648, max: 2147483647, Ctor: Int32Array },
-  UINT8: { min: 0, max: 255, Ctor: Uint8Array },
-  UINT16: { min: 0, max: 65535, Ctor: Uint16Array },
-  UINT32: { min: 0, max: 4294967295, Ctor: Uint32Array },
-};
-
 export interface DecodedGrpcInfer {
   model: string;
   version?: string;
@@ -69,7 +59,7 @@ export function decodeInferRequest(req: GrpcInferRequest): DecodedGrpcInfer {
   const inputs = req.inputs.map((input, i): Tensor => {
     const where = `invalid infer request: inputs.${i}`;
     if (!input.name) throw errors.REQUEST_INVALID(`${where}.name: required`);
-    if (!(DATATYPES as readonly string[]).includes(input.datatype)) {
+    if (!isDatatype(input.datatype)) {
       throw errors.REQUEST_INVALID(`${where}.datatype: unknown datatype '${input.datatype}' (expected one of ${DATATYPES.join(', ')})`);
     }
     const datatype = input.datatype as Datatype;
@@ -114,12 +104,12 @@ function decodeContents(name: string, datatype: Datatype, shape: number[], conte
     case 'UINT64': return BigUint64Array.from(values as string[], (v) => BigInt(v));
     case 'BYTES': return (values as Buffer[]).map((b) => Buffer.from(b).toString('utf8'));
     default: {
-      const range = RANGES[datatype]!;
-      const out = new range.Ctor(values.length);
+      const { array, range } = DATATYPE_INFO[datatype];
+      const out = new array(values.length) as Int32Array;
       for (let i = 0; i < values.length; i++) {
         const v = values[i] as number;
         // int_contents is int32 and uint_contents uint32 on the wire: narrower types are checked here.
-        if (v < range.min || v > range.max) throw errors.TENSOR_DATATYPE(`input '${name}' (${datatype}): element ${i} is ${v}, expected an integer in ${range.min}..${range.max}`);
+        if (range && (v < range.min || v >= range.below)) throw errors.TENSOR_DATATYPE(`input '${name}' (${datatype}): element ${i} is ${v}, expected an integer in ${range.text}`);
         out[i] = v;
       }
       return out;
