@@ -126,6 +126,31 @@ export class InferenceService {
     }
   }
 
+  /**
+   * The most tensor elements one request to a loaded version can carry: every input at its fixed
+   * dimensions, the batch dimension at max_batch_size. Undefined when that is unknown without loading
+   * or unbounded (not loaded, a dynamic non-batch dimension, BYTES inputs, batching off), so protocols
+   * can size request limits to what the model can take.
+   */
+  requestBound(name: string, version?: string): { elements: number; maxBatchSize: number } | undefined {
+    const loaded = this.manager.loadedVersion(name, version);
+    if (!loaded || loaded.model.kind !== 'onnx') return undefined;
+    const model = loaded.model as TensorModel;
+    const maxBatchSize = loaded.source.config.max_batch_size ?? this.defaults.maxBatchSize;
+    let elements = 0;
+    for (const spec of model.inputs) {
+      if (spec.datatype === 'BYTES') return undefined;
+      let n = 1;
+      for (const [i, dim] of spec.shape.entries()) {
+        if (dim >= 0) n *= dim;
+        else if (i === 0 && model.batchable && maxBatchSize > 0) n *= maxBatchSize;
+        else return undefined;
+      }
+      elements += n;
+    }
+    return { elements, maxBatchSize };
+  }
+
   /** Metadata read from the loaded model (loading it when needed). */
   async metadata(name: string, version?: string): Promise<TensorModelMetadata> {
     const entry = this.manager.getModel(name);

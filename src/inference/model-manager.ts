@@ -208,6 +208,17 @@ export class ModelManager extends EventEmitter {
     }));
   }
 
+  /** A READY version's model and source, without taking a lease or loading anything; else undefined. */
+  loadedVersion(name: string, version?: string): { model: LoadedModel; source: ModelVersionSource } | undefined {
+    let slot: Slot;
+    try {
+      slot = this.resolve(name, version);
+    } catch {
+      return undefined;
+    }
+    return slot.state === 'READY' && slot.model ? { model: slot.model, source: slot.source } : undefined;
+  }
+
   versionState(name: string, version?: string): { state: VersionState; reason?: string; version: string } {
     const slot = this.resolve(name, version);
     return { state: slot.state, reason: slot.reason, version: slot.source.version };

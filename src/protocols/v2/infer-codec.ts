@@ -5,14 +5,15 @@
 import type { Tensor } from '../../inference/types.js';
 import { errors } from '../../errors.js';
 import { parseJsonBytes } from '../../http/json-body.js';
-import { inferRequestSchema, type InferRequestBody } from './schemas.js';
+import { inferRequestSchema } from './schemas.js';
 import { decodeJsonData, toJsonOutput } from './json-tensors.js';
 import { decodeBinaryData, encodeBinaryData } from './binary-tensors.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
 export interface DecodedInfer {
-  body: InferRequestBody;
+  /** The request's `id`, echoed in the response. */
+  id?: string;
   inputs: Tensor[];
   outputNames?: string[];
   /** Output names to send as binary data. */
@@ -64,7 +65,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     if (wanted === true || (wanted === undefined && allBinary)) binaryOutputs.add(o.name);
     return o.name;
   });
-  return { body, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs };
+  return { id: body.id, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs };
 }
 
 /** Replaces each input's `data` array with an empty one and returns the arrays by input index. */

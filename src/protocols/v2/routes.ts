@@ -8,7 +8,9 @@ import type { ServingMetrics } from '../../telemetry/metrics.js';
 import { errors } from '../../errors.js';
 import { errorHandler, sendError, toHttpError } from '../../http/errors.js';
 import { parseJsonBytes } from '../../http/json-body.js';
-import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './infer-codec.js';
+import { HEADER_LENGTH } from './infer-codec.js';
+import { CodecPool } from './codec-pool.js';
+import { inferLimit, inferLimitHook, REPOSITORY_BODY_LIMIT, tooLarge } from './body-limits.js';
 import type { RouteDocs } from '../../http/route-config.js';
 import { inferRequestSchema, inferResponseSchema, modelMetadataSchema, repositoryIndexRequestSchema, repositoryIndexSchema, serverMetadataSchema } from './schemas.js';
 
@@ -35,6 +37,8 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
   // v2's error body is the plain one: {"error": "<message>", "code": "FORJA_ERR_…"}.
   app.setErrorHandler(errorHandler());
+  const codecs = new CodecPool();
+  app.addHook('onClose', () => codecs.close());
 
   const probe = (summary: string) => ({ config: { access: 'public', docs: { summary, tag: 'v2' } } as const });
   const route = (access: 'infer' | 'admin', docs: RouteDocs) => ({ config: { access, docs } });
@@ -69,10 +73,13 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
     let resolvedVersion = version ?? '';
     try {
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw errors.REQUEST_MALFORMED_JSON('the request body is empty; send an infer request as JSON');
-      const decoded = decodeInferRequest(req.body, req.headers[HEADER_LENGTH]);
+      // A chunked body had no Content-Length to refuse it by before it was read.
+      const limit = inferLimit(inference, model, version, options.bodyLimit);
+      if (req.body.length > limit.bytes) throw tooLarge(req.body.length, limit);
+      const decoded = await codecs.decode(req.body, req.headers[HEADER_LENGTH]);
       const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
       resolvedVersion = result.version;
-      const encoded = encodeInferResponse(model, result.version, decoded.body.id, result.outputs, decoded.binaryOutputs);
+      const encoded = await codecs.encode(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength !== undefined) {
         reply.header('content-type', 'application/octet-stream').header('inference-header-content-length', String(encoded.headerLength));
       } else {
@@ -90,8 +97,9 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       if (status === 200) metrics.requestDuration.labels('v2', label, resolvedVersion).observe((performance.now() - started) / 1000);
     }
   };
-  app.post('/v2/models/:model/infer', route('infer', { summary: 'Inference (JSON or binary tensor data)', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), infer);
-  app.post('/v2/models/:model/versions/:version/infer', route('infer', { summary: 'Inference on a version', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), infer);
+  const inferLimits = { preParsing: inferLimitHook(inference, options.bodyLimit) };
+  app.post('/v2/models/:model/infer', { ...route('infer', { summary: 'Inference (JSON or binary tensor data)', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), ...inferLimits }, infer);
+  app.post('/v2/models/:model/versions/:version/infer', { ...route('infer', { summary: 'Inference on a version', tag: 'v2', body: inferRequestSchema, response: inferResponseSchema }), ...inferLimits }, infer);
 
   // Triton's model configuration and statistics extensions (docs/statistics.md).
   const config = async (req: FastifyRequest<{ Params: ModelParams }>) => inference.configOf(req.params.model, req.params.version);
@@ -103,7 +111,8 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.get('/v2/models/:model/versions/:version/stats', route('infer', { summary: 'Model version statistics (Triton extension)', tag: 'v2' }), stats);
 
   // Repository extension. Loading and unloading change what the server holds in memory: operators only.
-  app.post('/v2/repository/index', route('admin', { summary: 'Repository index', tag: 'repository', body: repositoryIndexRequestSchema, response: repositoryIndexSchema }), async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
+  const repository = { bodyLimit: REPOSITORY_BODY_LIMIT };
+  app.post('/v2/repository/index', { ...route('admin', { summary: 'Repository index', tag: 'repository', body: repositoryIndexRequestSchema, response: repositoryIndexSchema }), ...repository }, async (req: FastifyRequest<{ Body: Buffer | undefined }>) => {
     const body = parseOptionalJson(req.body);
     const parsed = repositoryIndexRequestSchema.safeParse(body ?? {});
     if (!parsed.success) throw errors.REQUEST_INVALID(`invalid repository index request: ${parsed.error.issues[0].message}`);
@@ -112,12 +121,12 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       .filter((s) => !parsed.data.ready || s.state === 'READY')
       .map((s) => ({ name: s.name, version: s.version, state: s.state, reason: s.reason ?? '' }));
   });
-  app.post('/v2/repository/models/:model/load', route('admin', { summary: 'Load a model', tag: 'repository' }), async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+  app.post('/v2/repository/models/:model/load', { ...route('admin', { summary: 'Load a model', tag: 'repository' }), ...repository }, async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
     parseOptionalJson(req.body);
     await manager.load(req.params.model);
     return {};
   });
-  app.post('/v2/repository/models/:model/unload', route('admin', { summary: 'Unload a model', tag: 'repository' }), async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
+  app.post('/v2/repository/models/:model/unload', { ...route('admin', { summary: 'Unload a model', tag: 'repository' }), ...repository }, async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer | undefined }>) => {
     parseOptionalJson(req.body);
     await manager.unload(req.params.model);
     return {};

@@ -124,7 +124,7 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
       const result = session
         ? await options.sessions.step(session, decoded.inputs, decoded.outputNames)
         : await options.inference.infer({ model, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
-      const encoded = encodeInferResponse(model, result.version, decoded.body.id, result.outputs, decoded.binaryOutputs);
+      const encoded = encodeInferResponse(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength === undefined) return { data: encoded.payload, binary: false };
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32LE(encoded.headerLength);
