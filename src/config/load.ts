@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type ForjaConfig } from './schema.js';
 import { errors } from '../errors.js';
+import { describeIssues } from './issues.js';
 
 type Plain = Record<string, unknown>;
 
@@ -51,23 +52,24 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
-  const { values: envValues, names: envOverrides } = readEnvOverrides(env);
+  const { values: envValues, names: envOverrides, keys: envKeys } = readEnvOverrides(env);
   merged = deepMerge(merged, envValues);
   if (options.overrides) merged = deepMerge(merged, options.overrides);
 
-  return { config: validateConfig(merged, files.at(-1) ?? 'configuration'), files, envOverrides };
+  // A bad value set by an environment variable is blamed on the variable, not on the file.
+  const sources = [...files, ...envOverrides].join(', ') || 'defaults';
+  const origin = (key: string) => {
+    const name = [...envKeys].find(([path]) => key === path || key.startsWith(`${path}.`))?.[1];
+    return name ? `environment variable ${name}` : undefined;
+  };
+  return { config: validateConfig(merged, `configuration (${sources})`, origin), files, envOverrides };
 }
 
 /** Validates a plain object; throws CONFIG_INVALID listing every bad key and why. */
-export function validateConfig(value: unknown, source = 'configuration'): Readonly<ForjaConfig> {
+export function validateConfig(value: unknown, source = 'configuration', origin?: (key: string) => string | undefined): Readonly<ForjaConfig> {
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const lines = result.error.issues.flatMap((issue) => {
-      const key = issue.path.join('.') || '(root)';
-      // One line per unknown key, each named by its full path (models.a and models.b, not "models.a, b").
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${[...issue.path, k].join('.')}: unknown key`);
-      return [`${key}: ${issue.message}`];
-    });
+    const lines = describeIssues(result.error, configSchema, origin);
     throw errors.CONFIG_INVALID(`invalid ${source}:\n  ${lines.join('\n  ')}`);
   }
   return deepFreeze(result.data);
@@ -91,9 +93,10 @@ function readYamlFile(file: string): Plain {
 }
 
 /** FORJA_SERVER__PORT=9000 → { server: { port: 9000 } }; values are read as YAML scalars. */
-function readEnvOverrides(env: NodeJS.ProcessEnv): { values: Plain; names: string[] } {
+function readEnvOverrides(env: NodeJS.ProcessEnv): { values: Plain; names: string[]; keys: Map<string, string> } {
   const values: Plain = {};
   const names: string[] = [];
+  const keys = new Map<string, string>();
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || !name.includes('__') || raw === undefined) continue;
     const keyPath = name.slice(ENV_PREFIX.length).split('__').map((part) => part.toLowerCase());
@@ -108,8 +111,9 @@ function readEnvOverrides(env: NodeJS.ProcessEnv): { values: Plain; names: strin
     for (const part of keyPath.slice(0, -1)) node = (node[part] ??= {}) as Plain;
     node[keyPath[keyPath.length - 1]] = value;
     names.push(name);
+    keys.set(keyPath.join('.'), name);
   }
-  return { values, names };
+  return { values, names, keys };
 }
 
 function isPlain(value: unknown): value is Plain {

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { modelConfigSchema, type ModelConfig } from './model-config.js';
+import { describeIssues } from '../config/issues.js';
 import type { ModelVersionSource } from './types.js';
 import { errors } from '../errors.js';
 
@@ -119,9 +120,7 @@ export function parseModelConfig(text: string): ModelConfig {
   const raw = parseYaml(text) ?? {};
   const result = modelConfigSchema.safeParse(raw);
   if (!result.success) {
-    throw new Error(result.error.issues.flatMap((i) => i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => `${[...i.path, k].join('.')}: unknown key`)
-      : [`${i.path.join('.') || '(root)'}: ${i.message}`]).join('; '));
+    throw new Error(describeIssues(result.error, modelConfigSchema).join('; '));
   }
   return result.data;
 }

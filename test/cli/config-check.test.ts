@@ -11,9 +11,11 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'forja-cli-'));
 
 /** Runs the real CLI in an empty directory with no FORJA_* variables set. */
-function forja(...args: string[]) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FORJA_')));
-  const result = spawnSync(process.execPath, [MAIN, ...args], { cwd, env, encoding: 'utf8' });
+function forja(...args: Array<string | Record<string, string>>) {
+  const extra = args.find((a): a is Record<string, string> => typeof a === 'object') ?? {};
+  const argv = args.filter((a): a is string => typeof a === 'string');
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FORJA_'))), ...extra };
+  const result = spawnSync(process.execPath, [MAIN, ...argv], { cwd, env, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -38,6 +40,21 @@ describe('forja config check', () => {
     assert.equal(run.status, 1);
     assert.match(run.stderr, /server\.port/);
     assert.doesNotMatch(run.stdout, /config ok/);
+  });
+
+  test('a bad FORJA_* variable is blamed on the variable, and typos get a suggestion', () => {
+    const valid = file('fine.yaml', 'server:\n  port: 8080\n');
+    const run = forja('config', 'check', valid, { FORJA_SERVER__PORT: '99999', FORJA_MODELS__THREDS: '2' });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^FORJA_ERR_CONFIG_INVALID: /);
+    assert.match(run.stderr, /server\.port: .*\(from environment variable FORJA_SERVER__PORT\)/);
+    assert.match(run.stderr, /models\.threds: unknown key \(did you mean models\.threads\?\) \(from environment variable FORJA_MODELS__THREDS\)/);
+  });
+
+  test('a typo in a config key gets "did you mean"', () => {
+    const run = forja('config', 'check', file('typo.yaml', 'server:\n  prot: 8080\n'));
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /server\.prot: unknown key \(did you mean server\.port\?\)/);
   });
 
   test('a missing file exits 1', () => {

@@ -60,6 +60,23 @@ describe('scanRepository', () => {
     assert.equal(models.get('unknown')?.versions.length, 1, 'the model is still listed with its versions');
   });
 
+  test('a typo in model.yaml gets "did you mean", nested keys too', () => {
+    const dir = repo({
+      'typo/1/model.onnx': 'x', 'typo/model.yaml': 'max_batch_sise: 4\n',
+      'nestedtypo/model.yaml': 'backend:\n  type: openai\n  ulr: http://127.0.0.1:1\n',
+    });
+    const models = scanRepository(dir);
+    assert.match(models.get('typo')?.problem ?? '', /max_batch_sise: unknown key \(did you mean max_batch_size\?\)/);
+    assert.match(models.get('nestedtypo')?.problem ?? '', /backend\.ulr: unknown key \(did you mean backend\.url\?\)/);
+  });
+
+  test('a missing directory is an empty repository; a single model file is a repository of one', () => {
+    const dir = repo({ 'only.onnx': 'x', 'notes.txt': 'x' });
+    assert.equal(scanRepository(path.join(dir, 'absent')).size, 0);
+    assert.deepEqual([...scanRepository(path.join(dir, 'only.onnx')).keys()], ['only']);
+    assert.throws(() => scanRepository(path.join(dir, 'notes.txt')), /FORJA_ERR_CONFIG_INVALID|is a file but not a model/);
+  });
+
   test('a symlink that leaves the repository is not picked up', () => {
     const outside = repo({ '1/model.onnx': 'x', 'loose.onnx': 'x' });
     const dir = repo({ 'inside/1/model.onnx': 'x' });
