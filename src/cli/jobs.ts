@@ -1,5 +1,5 @@
 /**
- * `forja jobs list|show|submit|cancel|retry`: talks to a running server's jobs API (--url or
+ * `forja jobs list|show|logs|submit|cancel|retry`: talks to a running server's jobs API (--url or
  * FORJA_URL, --api-key or FORJA_API_KEY) and prints a table or a summary for people, JSON with --json.
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -14,7 +14,23 @@ interface JobView {
   steps?: StepView[];
 }
 
+interface LogLine { seq: number; at: string; message: string; data?: unknown; truncated?: boolean }
+
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+/** How often `jobs logs -f` looks for new lines and for the job's end. */
+const FOLLOW_POLL_MS = 500;
+const LOG_PAGE = 1000;
+
+export function formatLogLine(line: LogLine): string {
+  return `${line.at}  ${line.message}${line.data === undefined ? '' : `  ${JSON.stringify(line.data)}`}`;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer ≥ 0');
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -86,6 +102,35 @@ export function registerJobsCommands(program: Command): void {
     .action(async (id: string, o: Flags) => {
       const job = await callJson(target(o), 'GET', `/api/jobs/${encodeURIComponent(id)}`) as JobView;
       console.log(o.json ? JSON.stringify(job, null, 2) : describeJob(job));
+    });
+
+  command('logs <id>', 'a job\'s stored log lines (ctx.log and step log); with -f, new lines until the job ends')
+    .option('-f, --follow', 'keep printing new lines; exit when the job has ended')
+    .option('--after <seq>', 'only lines after this seq (from --json output)', nonNegativeInt, 0)
+    .option('--json', 'one JSON object per line')
+    .action(async (id: string, o: Flags & { follow?: boolean; after: number }) => {
+      const t = target(o);
+      const jobPath = `/api/jobs/${encodeURIComponent(id)}`;
+      let after = o.after;
+      const printNew = async () => {
+        for (;;) {
+          const page = await callJson(t, 'GET', `${jobPath}/logs?after=${after}&limit=${LOG_PAGE}`) as { logs: LogLine[]; next_after: number };
+          for (const line of page.logs) console.log(o.json ? JSON.stringify(line) : formatLogLine(line));
+          after = page.next_after;
+          if (page.logs.length < LOG_PAGE) return;
+        }
+      };
+      if (!o.follow) return printNew();
+      for (;;) {
+        // The state is read before the lines: a job seen ended wrote all its lines before it ended.
+        const job = await callJson(t, 'GET', jobPath) as JobView;
+        await printNew();
+        if (FINISHED.has(job.state)) {
+          console.error(`job ${job.id} ${job.state}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      }
     });
 
   command('submit <pipeline>', 'enqueue a job; prints its id')

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { JobError, JobState } from './queues/backend.js';
 
 export type JobEvent =
-  | { type: 'job:state'; jobId: string; pipeline: string; state: JobState; at: number; error?: JobError }
+  | { type: 'job:state'; jobId: string; pipeline: string; state: JobState; at: number; error?: JobError; attempt?: number }
   | { type: 'step:start'; jobId: string; step: string; attempt: number; at: number }
   | { type: 'step:succeeded'; jobId: string; step: string; attempt: number; at: number; durationMs: number }
   | { type: 'step:replayed'; jobId: string; step: string; at: number }

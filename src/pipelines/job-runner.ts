@@ -9,6 +9,7 @@ import { AbortReason, childController, raceAbort } from './abort.js';
 import { toJobError } from './error-info.js';
 import type { JobEvents } from './job-events.js';
 import type { LoadedPipeline } from './pipeline-loader.js';
+import { boundLogLine } from './log-line.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { JobError, LeasedJob, QueueBackend, StepRecord } from './queues/backend.js';
 import { isStorageFailure } from './queues/storage-failure.js';
@@ -53,8 +54,9 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
       events.emit({ type: 'progress', jobId: job.jobId, progress: p, message, at: Date.now() });
     };
     const log = (message: string, data?: unknown) => {
-      swallow(backend.appendLog(job, String(message), data));
-      events.emit({ type: 'log', jobId: job.jobId, message: String(message), data, at: Date.now() });
+      const line = boundLogLine(message, data);
+      swallow(backend.appendLog(job, line.message, line.data));
+      events.emit({ type: 'log', jobId: job.jobId, message: line.message, data: line.data, at: Date.now() });
     };
     const stepEnv = { backend, lease: job, signal: runSignal, pipelineRetry: pipeline.retry, events, metrics: deps.metrics, progress, log };
 

@@ -1,5 +1,5 @@
-/** The JSON shape of a job in the API and CLI: timestamps as ISO strings, durations in ms. */
-import type { JobError, JobRecord, StepRecord } from './queues/backend.js';
+/** The JSON shape of a job (and of its log lines) in the API and CLI: timestamps as ISO strings, durations in ms. */
+import type { JobError, JobRecord, LogEntry, StepRecord } from './queues/backend.js';
 
 export interface StepView {
   name: string;
@@ -38,6 +38,15 @@ export interface JobView {
   steps?: StepView[];
 }
 
+export interface LogView {
+  seq: number;
+  at: string;
+  message: string;
+  data?: unknown;
+  /** The marker that ends a log cut at its line limit. */
+  truncated?: boolean;
+}
+
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
 export function toStepView(s: StepRecord): StepView {
@@ -70,5 +79,12 @@ export function toJobView(job: JobRecord, steps?: StepRecord[]): JobView {
     progress: job.progress, progressMessage: job.progressMessage, input: job.input, result: job.result, error: job.error,
   };
   if (steps) view.steps = steps.map((step) => toStepView(settled(step, job)));
+  return view;
+}
+
+export function toLogView(entry: LogEntry): LogView {
+  const view: LogView = { seq: entry.seq, at: iso(entry.at)!, message: entry.message };
+  if (entry.data !== undefined) view.data = entry.data;
+  if (entry.truncated) view.truncated = true;
   return view;
 }

@@ -14,6 +14,7 @@ import { canonicalJson } from './canonical-json.js';
 import { checkDelay, checkIdempotencyKey } from './submit-limits.js';
 import type { PipelineDefinition, PipelineModels } from './define.js';
 import { JobEvents, type JobEvent } from './job-events.js';
+import { logJobLifecycle } from './job-lifecycle-log.js';
 import { toJobView, type JobView } from './job-view.js';
 import type { LoadFailure } from './pipeline-loader.js';
 import { PipelineRegistry, type PipelineInfo } from './pipeline-registry.js';
@@ -79,6 +80,7 @@ export class PipelineService {
   private started = false;
   private draining: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private stopLifecycleLog: (() => void) | undefined;
   /** The backend is open (between init and close). */
   private open = false;
 
@@ -97,6 +99,7 @@ export class PipelineService {
     this.draining = undefined;
     this.stopping = undefined;
     const { logger } = this.options;
+    this.stopLifecycleLog = logJobLifecycle(this.events, logger);
     await this.registry.load({ pipelines: this.options.pipelines, dir: this.options.pipelinesDir, logger });
     const pipelines = this.registry.all();
     this.backend = await (this.options.createBackend ?? defaultBackendFactory({ ...this.options, logger }))();
@@ -151,6 +154,7 @@ export class PipelineService {
       this.open = false;
       await this.backend?.close();
       this.started = false;
+      this.stopLifecycleLog?.();
     })();
     return this.stopping;
   }
@@ -210,6 +214,7 @@ export class PipelineService {
         `idempotency key "${storedKey}" was already used for job ${out.job.id} of pipeline "${pipeline.name}" with a different input; use a new key for a new input`,
         { details: { job_id: out.job.id } });
     }
+    if (out.created) this.events.emit({ type: 'job:state', jobId: out.job.id, pipeline: pipeline.name, state: 'queued', at: out.job.createdAt });
     return out;
   }
 
@@ -238,8 +243,15 @@ export class PipelineService {
     return toJobView(job);
   }
 
-  logs(id: string, afterSeq?: number): Promise<LogEntry[]> {
-    return this.backend.logs(id, afterSeq);
+  logs(id: string, afterSeq?: number, limit?: number): Promise<LogEntry[]> {
+    return this.backend.logs(id, afterSeq, limit);
+  }
+
+  /** One page of a job's stored log: the lines after `after`, at most `limit`; JOB_NOT_FOUND for an unknown job. */
+  async jobLogs(id: string, after = 0, limit = 100): Promise<{ logs: LogEntry[]; nextAfter: number }> {
+    const [job, logs] = await Promise.all([this.backend.get(id), this.backend.logs(id, after, limit)]);
+    if (!job) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
+    return { logs, nextAfter: logs.at(-1)?.seq ?? after };
   }
 
   counts(): Promise<JobCounts> {

@@ -177,7 +177,7 @@ export class PipelineWorker {
     const started = Date.now();
     this.activeByPipeline.set(job.pipeline, (this.activeByPipeline.get(job.pipeline) ?? 0) + 1);
     this.options.metrics?.queueWait.observe({ pipeline: job.pipeline }, Math.max(0, started - Math.max(job.runAt, job.createdAt)) / 1000);
-    this.options.events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: 'running', at: started });
+    this.options.events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: 'running', at: started, attempt: job.attempts });
     const done = runJob(this.options, job, pipeline, controller.signal)
       .then((result) => this.settle(job, result, started))
       .catch((err) => this.options.logger?.error({ err, jobId: job.jobId }, 'recording a job outcome failed; the lease will expire and the job will be re-delivered'))
@@ -201,6 +201,7 @@ export class PipelineWorker {
     } else if (result.reason.kind === 'shutdown') {
       await backend.release(job);
       outcome = 'interrupted';
+      this.options.logger?.info({ jobId: job.jobId, pipeline: job.pipeline }, 'job handed back at shutdown; it resumes on the next start');
     } else if (result.reason.kind === 'storage') {
       // Handed back to run again once storage recovers; if even that fails, the lease expires.
       this.options.logger?.warn({ jobId: job.jobId, err: result.reason.message }, 'queue storage failed under a running job; the job is handed back');

@@ -6,8 +6,8 @@
  *   fingerprint of the key's secret, with an absolute expiry. The key itself never goes in a cookie.
  * - A session is checked against the key store in force at each request: removing or rotating the
  *   key (a config reload) ends its sessions, and the scopes are the key's current ones.
- * - The cookie is accepted only on routes that say so (`config.sessionCookie`: the dashboard and the
- *   two job actions its buttons call), never on the inference or jobs APIs at large.
+ * - The cookie is accepted only on routes that say so (`config.sessionCookie`: the dashboard, the
+ *   two job actions its buttons call and the two reads of its job view), never on the inference or jobs APIs at large.
  * Sessions live in this process: a restart logs everyone out.
  */
 import { createHash, randomBytes } from 'node:crypto';

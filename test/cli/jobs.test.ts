@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,18 @@ before(async () => {
 export default { async run(input, ctx) {
   if (input.fail) throw new Error('asked to fail');
   return ctx.step('double', () => input.n * 2);
+} };
+`);
+  // Logs a line, then one from inside a step, waits while input.flag exists, and logs its end.
+  writeFileSync(path.join(dir, 'pipelines', 'talks.mjs'), `import { existsSync } from 'node:fs';
+export default { async run(input, ctx) {
+  ctx.log('starting', { flag: input.flag ?? null });
+  await ctx.step('wait', async ({ log, signal }) => {
+    log('waiting');
+    while (input.flag && existsSync(input.flag)) { signal.throwIfAborted(); await new Promise((r) => setTimeout(r, 20)); }
+  });
+  ctx.log('done');
+  return 'ok';
 } };
 `);
   server = await startServer(['--models', path.join(dir, 'models'), '--pipelines', path.join(dir, 'pipelines'), '--data', path.join(dir, 'data')], {
@@ -118,6 +130,47 @@ describe('forja jobs with API keys on', () => {
     const retried = await forja(['jobs', 'retry', id], env);
     assert.equal(retried.code, 0, retried.stderr);
     assert.equal(retried.stdout.trim(), `${id} queued`);
+  });
+
+  test('jobs logs prints a job\'s stored lines, as text or one JSON object per line', async () => {
+    const env = { FORJA_URL: server.url, FORJA_API_KEY: JOBS_KEY };
+    const id = (await forja(['jobs', 'submit', 'talks'], env)).stdout.trim().split(' ')[0];
+    await untilFinished(id);
+    const text = await forja(['jobs', 'logs', id], env);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z  starting  \{"flag":null\}$/);
+    assert.match(lines[1], /  waiting$/);
+    assert.match(lines[2], /  done$/);
+    const json = (await forja(['jobs', 'logs', id, '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(json.map((l) => l.message), ['starting', 'waiting', 'done']);
+    const rest = await forja(['jobs', 'logs', id, '--after', String(json[0].seq)], env);
+    assert.equal(rest.stdout.trim().split('\n').length, 2);
+    const missing = await forja(['jobs', 'logs', 'no-such-job'], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /404 job no-such-job not found/);
+  });
+
+  test('jobs logs -f follows a running job\'s lines and exits when it ends', async () => {
+    const env = { FORJA_URL: server.url, FORJA_API_KEY: JOBS_KEY };
+    const flag = path.join(dir, 'hold');
+    writeFileSync(flag, '');
+    const id = (await forja(['jobs', 'submit', 'talks', '--input', JSON.stringify({ flag })], env)).stdout.trim().split(' ')[0];
+    const child = spawn(process.execPath, [CLI, 'jobs', 'logs', '-f', id], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('waiting')) resolve();
+    }));
+    assert.doesNotMatch(stdout, /done/, 'the job is still running');
+    unlinkSync(flag);
+    assert.equal(await exited, 0, stderr);
+    assert.deepEqual(stdout.trim().split('\n').map((l) => l.split('  ')[1]), ['starting', 'waiting', 'done']);
+    assert.match(stderr, new RegExp(`job ${id} succeeded`));
   });
 
   test('no server at the URL: "is the server running at URL?" instead of "fetch failed"', async () => {

@@ -6,9 +6,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { ForjaError } from '../../src/errors.js';
 import { definePipeline } from '../../src/pipelines/define.js';
+import { MAX_LOG_MESSAGE_CHARS } from '../../src/pipelines/log-line.js';
+import { LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES } from '../../src/pipelines/queues/backend.js';
 import type { PipelineService, PipelineServiceOptions } from '../../src/pipelines/service.js';
 import { tempDir } from './helpers.js';
 import { REDIS_URL, deleteRedisPrefix, redisSkipReason } from './redis-available.js';
@@ -37,8 +41,14 @@ for (const backend of backends) {
     const steps = new Map<string, () => void>();
     const flag = path.join(tempDir(), 'fail-while-present');
 
+    /** The lines the service logged, parsed (a real pino logger writing into memory). */
+    const logged: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({
+      write(chunk: Buffer, _enc, done) { for (const line of chunk.toString().split('\n')) if (line) logged.push(JSON.parse(line)); done(); },
+    }));
+
     async function service(): Promise<PipelineService> {
-      const options = backend.options();
+      const options = { ...backend.options(), logger };
       const s = await startService([
         definePipeline({
           name: 'waits',
@@ -62,12 +72,63 @@ for (const backend of backends) {
           },
         }),
         definePipeline({ name: 'echo', run: (input) => input }),
+        definePipeline({
+          name: 'chatty',
+          async run(_input, ctx) {
+            ctx.log('x'.repeat(MAX_LOG_MESSAGE_CHARS + 10));
+            const cycle: Record<string, unknown> = {};
+            cycle.self = cycle;
+            ctx.log('a cycle', cycle);
+            await ctx.step('talk', ({ log }) => { for (let i = 0; i < MAX_LOG_LINES + 10; i++) log(`line ${i}`, { i }); });
+          },
+        }),
+        definePipeline({
+          name: 'two-steps',
+          async run(_input, ctx) {
+            await ctx.step('one', () => 1);
+            await ctx.step('two', () => { throw new Error('second step broke'); }, { retry: { attempts: 1 } });
+          },
+        }),
         definePipeline({ name: 'ticks', schedule: '0 0 1 1 *', run: () => null }),
         definePipeline({ name: 'hook', webhook: { allowUnsigned: true }, run: (input) => input }),
       ], options);
       started.push({ service: s, options });
       return s;
     }
+
+    it('stores a job\'s log lines, bounded per line and per job, paged with after and limit', async () => {
+      const s = await service();
+      const { job } = await s.submit({ pipeline: 'chatty' });
+      await waitForJob(s, job.id, ['succeeded']);
+      const lines = [];
+      let after = 0;
+      for (;;) {
+        const page = await s.jobLogs(job.id, after, 300);
+        if (page.logs.length === 0) break;
+        lines.push(...page.logs);
+        after = page.nextAfter;
+      }
+      assert.equal(lines.length, MAX_LOG_LINES);
+      assert.match(lines[0].message, /^x+… \(10 more characters not stored\)$/);
+      assert.equal(lines[1].message, 'a cycle');
+      assert.match(String(lines[1].data), /data not stored: it is not JSON/);
+      assert.deepEqual([lines[2].message, lines[2].data], ['line 0', { i: 0 }]);
+      assert.equal(lines.at(-1)!.message, LOG_TRUNCATED_MESSAGE);
+      assert.equal(lines.at(-1)!.truncated, true);
+      await assert.rejects(s.jobLogs('no-such-job'), (e: unknown) => e instanceof ForjaError && e.statusCode === 404);
+    });
+
+    it('logs each job\'s lifecycle with its jobId', async () => {
+      const s = await service();
+      const { job } = await s.submit({ pipeline: 'two-steps' });
+      await waitForJob(s, job.id, ['failed']);
+      const mine = logged.filter((l) => l.jobId === job.id).map((l) => [l.level, l.msg, l.step ?? null]);
+      assert.deepEqual(mine, [
+        [30, 'job queued', null], [30, 'job started', null], [30, 'step succeeded', 'one'],
+        [40, 'step failed', 'two'], [40, 'job failed', 'two'],
+      ]);
+      assert.equal(logged.find((l) => l.jobId === job.id && l.msg === 'job failed')?.error, 'second step broke');
+    });
 
     it('a cancelled job\'s running step ends cancelled, with a finish time', async () => {
       const s = await service();
@@ -77,6 +138,7 @@ for (const backend of backends) {
       await running.promise;
       await s.cancel(job.id);
       await waitForJob(s, job.id, ['cancelled']);
+      assert.deepEqual(logged.filter((l) => l.jobId === job.id).map((l) => l.msg).slice(-2), ['step cancelled', 'job cancelled']);
       const view = await s.get(job.id);
       assert.deepEqual(view.steps?.map((st) => st.state), ['cancelled']);
       assert.ok(view.steps?.[0].finishedAt, 'the step has a finish time');

@@ -131,6 +131,13 @@ describe('dashboard login', () => {
     const crossSite = await call(`${s.url}/api/jobs/${job.json.id}/retry`, 'POST', { ...cookie, origin: 'http://evil.example' });
     assert.equal(crossSite.status, 403);
     assert.match(crossSite.json.error, /cross-origin/);
+
+    // So do the two reads of the dashboard's job view; listing jobs does not.
+    assert.equal((await call(`${s.url}/api/jobs/${job.json.id}`, 'GET', cookie)).status, 200);
+    const logs = await call(`${s.url}/api/jobs/${job.json.id}/logs`, 'GET', cookie);
+    assert.equal(logs.status, 200);
+    assert.ok(Array.isArray(logs.json.logs));
+    assert.equal((await call(`${s.url}/api/jobs`, 'GET', cookie)).status, 401);
   });
 
   test('JSON login works too; logout ends the session', async () => {

@@ -1,10 +1,12 @@
 /**
  * The jobs panel: counts by state, recent runs with a bar per step on their timeline, and failures
- * with their error and a Retry button. Actions go through the jobs API (POST /api/jobs/{id}/retry|cancel).
+ * with their error and a Retry button; a click on a job's id opens its view (steps and log).
+ * Actions go through the jobs API (POST /api/jobs/{id}/retry|cancel).
  */
 import { useState } from 'preact/hooks';
 import type { JobRow, JobsSection } from '../snapshot-types.js';
 import { millis, timeline } from './format.js';
+import { JobDetail } from './job-view.js';
 
 const STATES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled'];
 
@@ -48,10 +50,10 @@ function Timeline({ job, now }: { job: JobRow; now: number }) {
   );
 }
 
-function JobLine({ job, now, onMessage }: { job: JobRow; now: number; onMessage: (m: string) => void }) {
+function JobLine({ job, now, onMessage, onOpen }: { job: JobRow; now: number; onMessage: (m: string) => void; onOpen: (id: string) => void }) {
   return (
     <tr data-job={job.id} data-state={job.state} class={`job job-${job.state}`}>
-      <td class="mono" title={job.id}>{job.id.slice(0, 8)}</td>
+      <td class="mono" title={job.id}><button type="button" class="open-job link" onClick={() => onOpen(job.id)}>{job.id.slice(0, 8)}</button></td>
       <td>{job.pipeline}</td>
       <td><span class={`state state-${job.state}`}>{job.state}</span>{job.attempts > 1 ? <span class="muted"> ×{job.attempts}</span> : null}</td>
       <td class="num">{millis(job.durationMs)}</td>
@@ -64,6 +66,7 @@ function JobLine({ job, now, onMessage }: { job: JobRow; now: number; onMessage:
 
 export function JobsPanel({ jobs, now }: { jobs: JobsSection | undefined; now: number }) {
   const [message, setMessage] = useState<string | undefined>();
+  const [open, setOpen] = useState<string | undefined>();
   if (!jobs) return <p class="empty">No pipelines directory (start with <code>--pipelines DIR</code>).</p>;
   return (
     <div class="jobs">
@@ -86,9 +89,10 @@ export function JobsPanel({ jobs, now }: { jobs: JobsSection | undefined; now: n
       {jobs.recent.length === 0 ? <p class="empty">No jobs yet.</p> : (
         <table class="recent" id="recent-jobs">
           <thead><tr><th>job</th><th>pipeline</th><th>state</th><th class="num">duration</th><th>steps</th><th>error</th><th /></tr></thead>
-          <tbody>{jobs.recent.map((j) => <JobLine key={j.id} job={j} now={now} onMessage={setMessage} />)}</tbody>
+          <tbody>{jobs.recent.map((j) => <JobLine key={j.id} job={j} now={now} onMessage={setMessage} onOpen={setOpen} />)}</tbody>
         </table>
       )}
+      {open ? <JobDetail key={open} id={open} onClose={() => setOpen(undefined)} /> : null}
     </div>
   );
 }

@@ -130,11 +130,23 @@ export interface RetentionPolicy {
 }
 
 export interface LogEntry {
+  /** Increases within a job; a page's last seq is where the next page starts (`afterSeq`). */
   seq: number;
   at: number;
   message: string;
   data?: unknown;
+  /** Set on the marker that ends a job's log once it holds MAX_LOG_LINES lines. */
+  truncated?: boolean;
 }
+
+/**
+ * Lines stored per job, all its runs together (the log goes with the job when retention removes
+ * it). The last one stored is a marker saying that later lines were dropped.
+ */
+export const MAX_LOG_LINES = 1000;
+export const LOG_TRUNCATED_MESSAGE = `log truncated: this job reached ${MAX_LOG_LINES} lines; later lines are not stored`;
+/** Most lines one logs() call returns. */
+export const MAX_LOG_PAGE = 1000;
 
 export interface QueueBackend {
   readonly kind: 'sqlite' | 'redis';
@@ -160,7 +172,8 @@ export interface QueueBackend {
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: ListFilter): Promise<JobPage>;
   steps(id: string): Promise<StepRecord[]>;
-  logs(id: string, afterSeq?: number): Promise<LogEntry[]>;
+  /** The job's log lines after `afterSeq` (default 0: from the start), at most `limit` (default and most MAX_LOG_PAGE). */
+  logs(id: string, afterSeq?: number, limit?: number): Promise<LogEntry[]>;
   counts(): Promise<JobCounts>;
 
   /**
@@ -187,6 +200,7 @@ export interface QueueBackend {
   saveStep(lease: Lease, step: StepRecord): Promise<boolean>;
   saveCheckpoint(lease: Lease, stepName: string, checkpoint: unknown): Promise<boolean>;
   setProgress(lease: Lease, progress: number, message?: string): Promise<boolean>;
+  /** Stores one log line (past MAX_LOG_LINES it is dropped, still true); false when the lease is gone. */
   appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean>;
 
   /** queued → cancelled at once; running → cancel requested (the worker acknowledges). */

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JobEvent } from '../../pipelines/job-events.js';
+import { toLogView } from '../../pipelines/job-view.js';
 import type { PipelineService } from '../../pipelines/service.js';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
@@ -40,7 +41,7 @@ export async function streamJobEvents(service: PipelineService, id: string, requ
   const pollLogs = async () => {
     for (const entry of await service.logs(id, lastLogSeq)) {
       lastLogSeq = entry.seq;
-      send('log', entry);
+      send('log', toLogView(entry));
     }
   };
   const onState = async (state: string, error?: unknown) => {

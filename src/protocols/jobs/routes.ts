@@ -3,6 +3,7 @@
  *   POST /api/jobs {pipeline, input, idempotencyKey?, priority?, delayMs?} → 202 {id, status_url}
  *   GET  /api/jobs?pipeline=&state=&limit=&cursor=      GET /api/jobs/{id}
  *   POST /api/jobs/{id}/cancel    POST /api/jobs/{id}/retry    GET /api/jobs/{id}/events (SSE)
+ *   GET  /api/jobs/{id}/logs?after=&limit=  (the stored log, paged)
  *   GET  /api/jobs/ready (the jobs readiness probe)    GET  /api/pipelines
  *   POST /hooks/{pipeline}  (raw body, GitHub HMAC signature, de-duplicated by delivery id)
  * Errors are thrown as ForjaErrors and answered in the plain body ({"error", "code"}).
@@ -16,7 +17,8 @@ import { DEFAULT_MAX_INPUT_BYTES, type PipelineService } from '../../pipelines/s
 import { checkIdempotencyKey } from '../../pipelines/submit-limits.js';
 import { streamJobEvents, type EventStreamOptions } from './job-events-stream.js';
 import type { RouteDocs } from '../../http/route-config.js';
-import { listQuery, submitBody } from './schemas.js';
+import { toLogView } from '../../pipelines/job-view.js';
+import { listQuery, logsQuery, submitBody } from './schemas.js';
 
 export interface JobsRoutesOptions {
   service: PipelineService;
@@ -69,12 +71,18 @@ export async function jobsRoutes(app: FastifyInstance, options: JobsRoutesOption
     return reply.code(503).send({ ready: false, backend: service.backend?.kind, error: state.error.message, code: state.error.code });
   });
 
-  app.get<{ Params: { id: string } }>('/api/jobs/:id', route('A job with its steps, progress, result or error'), async (request) => service.get(request.params.id));
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', route('A job with its steps, progress, result or error', { sessionCookie: true }), async (request) => service.get(request.params.id));
 
-  // The dashboard's buttons call these two with its session cookie.
+  // The dashboard's buttons call these two with its session cookie (and its job view reads the job and its log).
   app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', route('Cancel a job (409 when finished)', { sessionCookie: true }), async (request) => service.cancel(request.params.id));
 
   app.post<{ Params: { id: string } }>('/api/jobs/:id/retry', route('Retry a job; completed steps are not run again', { sessionCookie: true }), async (request, reply) => reply.code(202).send(await service.retry(request.params.id)));
+
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/logs', route('A job\'s stored log lines, paged (after, limit)', { sessionCookie: true }), async (request) => {
+    const q = parse(logsQuery, request.query, 'query');
+    const page = await service.jobLogs(request.params.id, q.after, q.limit);
+    return { logs: page.logs.map(toLogView), next_after: page.nextAfter };
+  });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id/events', route('Server-Sent Events of one job'), (request, reply) => streamJobEvents(service, request.params.id, request, reply, options.events));
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it, after } from 'node:test';
 import { ForjaError } from '../../../src/errors.js';
-import type { Lease, QueueBackend } from '../../../src/pipelines/queues/backend.js';
+import { LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES, type Lease, type QueueBackend } from '../../../src/pipelines/queues/backend.js';
 import { waitFor } from '../helpers.js';
 
 export interface ConformanceTarget {
@@ -301,6 +301,30 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.deepEqual((await b.logs(job.id, logs[0].seq)).map((l) => l.message), ['world']);
     });
 
+    it('pages a job\'s log with after and limit, and ends it with a marker at the line limit', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const { job } = await enqueue(b, p);
+      const lease = await claimOne(b, p, 'w1', 60_000); // a thousand writes outlast the suite's short lease
+      for (let i = 0; i < MAX_LOG_LINES + 5; i++) assert.equal(await b.appendLog(lease, `line ${i}`, i % 2 ? { i } : undefined), true);
+      const all = await b.logs(job.id);
+      assert.equal(all.length, MAX_LOG_LINES);
+      assert.deepEqual(all.slice(0, 3).map((l) => [l.message, l.data]), [['line 0', undefined], ['line 1', { i: 1 }], ['line 2', undefined]]);
+      assert.equal(all[MAX_LOG_LINES - 2].message, `line ${MAX_LOG_LINES - 2}`);
+      const last = all[MAX_LOG_LINES - 1];
+      assert.equal(last.message, LOG_TRUNCATED_MESSAGE);
+      assert.equal(last.truncated, true);
+      assert.equal(all.filter((l) => l.truncated).length, 1);
+      const first = await b.logs(job.id, 0, 10);
+      assert.deepEqual(first.map((l) => l.message), all.slice(0, 10).map((l) => l.message));
+      const second = await b.logs(job.id, first[9].seq, 10);
+      assert.deepEqual(second.map((l) => l.message), all.slice(10, 20).map((l) => l.message));
+      assert.deepEqual(await b.logs(job.id, last.seq), []);
+      assert.deepEqual(await b.logs(randomUUID()), []);
+      assert.equal(await b.complete(lease, null), true);
+      assert.equal(await b.appendLog(lease, 'after the end'), false, 'a finished job\'s lease writes no more lines');
+    });
+
     it('cancels a queued job at once and a running job through its worker; finished jobs conflict', async () => {
       const p = pname();
       const b = await open([{ name: p }]);
@@ -471,6 +495,7 @@ export function runBackendConformance(target: ConformanceTarget): void {
         const { job } = await enqueue(b, p);
         const lease = await claimOne(b, p);
         await b.saveStep(lease, { name: 's', state: 'succeeded', attempts: 1, result: i });
+        await b.appendLog(lease, `job ${i}`);
         await b.complete(lease, i);
         finished.push(job.id);
       }
@@ -483,7 +508,10 @@ export function runBackendConformance(target: ConformanceTarget): void {
       const removedByAge = await b.sweep(p, { maxAgeMs: 0, maxCount: 100 }, Date.now() + 1000);
       assert.equal(removedByAge, 2);
       assert.deepEqual((await b.list({ pipeline: p })).jobs.map((j) => j.id), [waiting.job.id]);
-      for (const id of finished) assert.deepEqual(await b.steps(id), []);
+      for (const id of finished) {
+        assert.deepEqual(await b.steps(id), []);
+        assert.deepEqual(await b.logs(id), [], 'the log goes with the job');
+      }
     });
 
     it('refuses fenced writes of a lease that was never granted', async () => {

@@ -203,7 +203,25 @@ describe('jobs HTTP API', () => {
     assert.equal(events[0], 'snapshot');
     for (const e of ['step.start', 'step.succeeded', 'progress', 'log', 'state', 'done']) assert.ok(events.includes(e), `missing ${e} in ${events.join(',')}`);
     assert.match(text, /"message":"got page"/);
+    assert.match(text, /event: log\ndata: \{"seq":\d+,"at":"\d{4}-/, 'log events carry the same line as GET /logs');
     assert.equal((await fetch(`${base}/api/jobs/nope/events`)).status, 404);
+  });
+
+  it('serves a job\'s stored log, paged with after and limit', async () => {
+    const { id } = await (await post('/api/jobs', { pipeline: 'ingest', input: { url: 'https://example.com/logs' } })).json() as { id: string };
+    await waitForJob(service, id);
+    const res = await fetch(`${base}/api/jobs/${id}/logs`);
+    assert.equal(res.status, 200);
+    const page = await res.json() as { logs: { seq: number; at: string; message: string; data?: unknown }[]; next_after: number };
+    assert.deepEqual(page.logs.map((l) => [l.message, l.data]), [['got page', { url: 'https://example.com/logs' }]]);
+    assert.match(page.logs[0].at, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(page.next_after, page.logs[0].seq);
+    const rest = await (await fetch(`${base}/api/jobs/${id}/logs?after=${page.next_after}&limit=10`)).json() as { logs: unknown[]; next_after: number };
+    assert.deepEqual(rest, { logs: [], next_after: page.next_after });
+    assert.equal((await fetch(`${base}/api/jobs/${id}/logs?limit=0`)).status, 400);
+    assert.equal((await fetch(`${base}/api/jobs/${id}/logs?after=-1`)).status, 400);
+    assert.equal((await fetch(`${base}/api/jobs/${id}/logs?limit=1001`)).status, 400);
+    assert.equal((await fetch(`${base}/api/jobs/no-such-job/logs`)).status, 404);
   });
 
   describe('webhooks', () => {

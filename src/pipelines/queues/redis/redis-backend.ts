@@ -81,7 +81,7 @@ export class RedisBackend implements QueueBackend {
   get(id: string): Promise<JobRecord | undefined> { return this.guard(() => this.reads.get(id)); }
   list(filter: ListFilter): Promise<JobPage> { return this.guard(() => this.reads.list(filter)); }
   steps(id: string): Promise<StepRecord[]> { return this.guard(() => this.reads.steps(id)); }
-  logs(id: string, afterSeq?: number): Promise<LogEntry[]> { return this.guard(() => this.reads.logs(id, afterSeq)); }
+  logs(id: string, afterSeq?: number, limit?: number): Promise<LogEntry[]> { return this.guard(() => this.reads.logs(id, afterSeq, limit)); }
   counts(): Promise<JobCounts> { return this.guard(() => this.reads.counts()); }
   cancel(id: string): Promise<JobRecord> { return this.guard(() => this.admin.cancel(id)); }
   retry(id: string): Promise<JobRecord> { return this.guard(() => this.admin.retry(id)); }

@@ -4,7 +4,7 @@
  * checkpoints, progress, logs, the outcome), fenced in Forja's scripts or by BullMQ's own checks.
  */
 import { Job, type Queue } from 'bullmq';
-import type { JobError, Lease, LeasedJob, LeaseStatus, StepRecord } from '../backend.js';
+import { LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES, type JobError, type Lease, type LeasedJob, type LeaseStatus, type StepRecord } from '../backend.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { JobData } from './redis-job-mapping.js';
 
@@ -165,8 +165,11 @@ export class RedisLeases {
   }
 
   async appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> {
-    const entry = JSON.stringify(data === undefined ? { at: Date.now(), message } : { at: Date.now(), message, data });
-    return (await this.conn.workerClient.forjaLog(this.conn.keys.lock(lease.jobId), this.conn.keys.logs(lease.jobId), lease.token, entry)) > 0;
+    const now = Date.now();
+    const entry = JSON.stringify(data === undefined ? { at: now, message } : { at: now, message, data });
+    const marker = JSON.stringify({ at: now, message: LOG_TRUNCATED_MESSAGE, truncated: true });
+    return (await this.conn.workerClient.forjaLog(this.conn.keys.lock(lease.jobId), this.conn.keys.logs(lease.jobId), lease.token, entry,
+      String(MAX_LOG_LINES), marker)) !== 0;
   }
 
   private async finishFailed(lease: Lease, error: JobError, fields: string[]): Promise<boolean> {

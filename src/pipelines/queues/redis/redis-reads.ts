@@ -1,6 +1,6 @@
 /** Reading jobs on Redis: one job, pages of the list index, steps, logs and the counts per state. */
 import { errors } from '../../../errors.js';
-import { COUNTED_STATES, type JobCounts, type JobPage, type JobRecord, type ListFilter, type LogEntry, type StepRecord } from '../backend.js';
+import { COUNTED_STATES, MAX_LOG_PAGE, type JobCounts, type JobPage, type JobRecord, type ListFilter, type LogEntry, type StepRecord } from '../backend.js';
 import type { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { rawToJob } from './redis-job-mapping.js';
@@ -55,8 +55,10 @@ export class RedisReads {
     });
   }
 
-  async logs(id: string, afterSeq = 0): Promise<LogEntry[]> {
-    const raw = await this.conn.client.lrange(this.conn.keys.logs(id), afterSeq, afterSeq + 999);
+  /** Line n of a job's log (seq n) sits at list index n - 1, so a page is one LRANGE. */
+  async logs(id: string, afterSeq = 0, limit = MAX_LOG_PAGE): Promise<LogEntry[]> {
+    const n = Math.min(Math.max(1, limit), MAX_LOG_PAGE);
+    const raw = await this.conn.client.lrange(this.conn.keys.logs(id), afterSeq, afterSeq + n - 1);
     return raw.map((line) => {
       const bar = line.indexOf('|');
       const entry = JSON.parse(line.slice(bar + 1)) as Omit<LogEntry, 'seq'>;

@@ -136,11 +136,17 @@ export const SCRIPTS: Record<string, ScriptDef> = {
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
     redis.call('HSET', KEYS[2], unpack(ARGV, 2))
     return 1` },
-  /** KEYS: lock, logs. ARGV: token, entryJson. Out: the entry's seq, or 0 when fenced off. */
+  /**
+   * KEYS: lock, logs. ARGV: token, entryJson, maxLines, markerJson. Stores the entry while the log has
+   * fewer than maxLines - 1 lines, then the truncation marker, then nothing.
+   * Out: the stored line's seq, -1 dropped (the log is full), 0 fenced off.
+   */
   forjaLog: { keys: 2, lua: `
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
     local n = redis.call('LLEN', KEYS[2]) + 1
-    redis.call('RPUSH', KEYS[2], n .. '|' .. ARGV[2])
+    local max = tonumber(ARGV[3])
+    if n > max then return -1 end
+    if n == max then redis.call('RPUSH', KEYS[2], n .. '|' .. ARGV[4]) else redis.call('RPUSH', KEYS[2], n .. '|' .. ARGV[2]) end
     return n` },
   /** KEYS: lock, job, stalled. ARGV: token, leaseMs, jobId. Out: 0 lost, 1 ok, 2 ok and cancel requested. */
   forjaHeartbeat: { keys: 3, lua: `
@@ -201,7 +207,7 @@ export type ScriptedRedis = Redis & {
   forjaSaveStep(lock: string, steps: string, order: string, token: string, name: string, meta: string, hasResult: string, result: string): Promise<number>;
   forjaCheckpoint(lock: string, steps: string, order: string, token: string, name: string, meta: string, checkpoint: string): Promise<number>;
   forjaFencedSet(lock: string, job: string, token: string, ...fieldValues: string[]): Promise<number>;
-  forjaLog(lock: string, logs: string, token: string, entry: string): Promise<number>;
+  forjaLog(lock: string, logs: string, token: string, entry: string, maxLines: string, marker: string): Promise<number>;
   forjaHeartbeat(lock: string, job: string, stalled: string, token: string, leaseMs: string, jobId: string): Promise<number>;
   forjaCancel(...keysThenArgs: string[]): Promise<number>;
   forjaTick(tick: string, tickAt: string): Promise<number>;

@@ -54,9 +54,10 @@ export class JobOperations {
                      VALUES (?, ?, (SELECT count(*) FROM job_steps WHERE job_id = ?), 'running', 1, ?)
                      ON CONFLICT (job_id, name) DO UPDATE SET checkpoint = excluded.checkpoint`),
       progress: p(`UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND lease_token = ? AND state = 'running'`),
-      log: p('INSERT INTO job_logs (job_id, at, message, data) VALUES (?, ?, ?, ?)'),
+      log: p('INSERT INTO job_logs (job_id, at, message, data, truncated) VALUES (?, ?, ?, ?, ?)'),
+      logCount: p('SELECT count(*) AS n FROM job_logs WHERE job_id = ?'),
       steps: p('SELECT * FROM job_steps WHERE job_id = ? ORDER BY position'),
-      logs: p('SELECT seq, at, message, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT 1000'),
+      logs: p('SELECT seq, at, message, data, truncated FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       counts: p(`SELECT CASE WHEN state = 'queued' AND run_at > ? THEN 'delayed' ELSE state END AS state, count(*) AS n
                  FROM jobs GROUP BY 1`),
       cancelQueued: p(`UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'queued'`),
@@ -157,16 +158,20 @@ export class JobOperations {
     return this.s.progress.run(progress, message ?? null, lease.jobId, Number(lease.token)).changes === 1;
   }
 
-  appendLog(jobId: string, now: number, message: string, data: unknown): void {
-    this.s.log.run(jobId, now, message, toJson(data));
+  /** Stores a line while the job has fewer than `maxLines`; the last one kept is the truncation marker. */
+  appendLog(jobId: string, now: number, message: string, data: unknown, maxLines: number, truncatedMessage: string): void {
+    const { n } = this.s.logCount.get(jobId) as { n: number };
+    if (n >= maxLines) return;
+    if (n === maxLines - 1) this.s.log.run(jobId, now, truncatedMessage, null, 1);
+    else this.s.log.run(jobId, now, message, toJson(data), 0);
   }
 
   stepRows(jobId: string): unknown[] {
     return this.s.steps.all(jobId);
   }
 
-  logRows(jobId: string, afterSeq: number): { seq: number; at: number; message: string; data: string | null }[] {
-    return this.s.logs.all(jobId, afterSeq) as { seq: number; at: number; message: string; data: string | null }[];
+  logRows(jobId: string, afterSeq: number, limit: number): { seq: number; at: number; message: string; data: string | null; truncated: number }[] {
+    return this.s.logs.all(jobId, afterSeq, limit) as { seq: number; at: number; message: string; data: string | null; truncated: number }[];
   }
 
   /** Jobs per state, with queued jobs not yet due counted as `delayed`. */

@@ -64,6 +64,10 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE jobs ADD COLUMN earlier_attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // 3: the marker that ends a log cut at its line limit
+  `
+  ALTER TABLE job_logs ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { errors } from '../../../errors.js';
 import {
-  COUNTED_STATES, type CountedState, type EnqueueRequest, type JobCounts, type JobError, type JobPage, type JobRecord, type Lease, type LeasedJob,
+  COUNTED_STATES, LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES, MAX_LOG_PAGE, type CountedState, type EnqueueRequest, type JobCounts, type JobError, type JobPage, type JobRecord, type Lease, type LeasedJob,
   type LeaseStatus, type ListFilter, type LogEntry, type QueueBackend, type RetentionPolicy, type StepRecord,
 } from '../backend.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
@@ -117,9 +117,13 @@ export class SqliteBackend implements QueueBackend {
     });
   }
 
-  async logs(id: string, afterSeq = 0): Promise<LogEntry[]> {
+  async logs(id: string, afterSeq = 0, limit = MAX_LOG_PAGE): Promise<LogEntry[]> {
     return this.guard(() => {
-      return this.ops.logRows(id, afterSeq).map((r) => ({ seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) }));
+      return this.ops.logRows(id, afterSeq, Math.min(Math.max(1, limit), MAX_LOG_PAGE)).map((r) => {
+        const entry: LogEntry = { seq: r.seq, at: r.at, message: r.message, data: parseJson(r.data) };
+        if (r.truncated === 1) entry.truncated = true;
+        return entry;
+      });
     });
   }
 
@@ -214,7 +218,7 @@ export class SqliteBackend implements QueueBackend {
 
   async appendLog(lease: Lease, message: string, data?: unknown): Promise<boolean> {
     return this.guard(() => {
-      return this.fenced(lease, () => this.ops.appendLog(lease.jobId, Date.now(), message, data));
+      return this.fenced(lease, () => this.ops.appendLog(lease.jobId, Date.now(), message, data, MAX_LOG_LINES, LOG_TRUNCATED_MESSAGE));
     });
   }
 
