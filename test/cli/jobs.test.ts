@@ -140,9 +140,9 @@ describe('forja jobs with API keys on', () => {
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.trim().split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z  starting  \{"flag":null\}$/);
-    assert.match(lines[1], /  waiting$/);
-    assert.match(lines[2], /  done$/);
+    assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z\s{2}starting\s{2}\{"flag":null\}$/);
+    assert.match(lines[1], / {2}waiting$/);
+    assert.match(lines[2], / {2}done$/);
     const json = (await forja(['jobs', 'logs', id, '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(json.map((l) => l.message), ['starting', 'waiting', 'done']);
     const rest = await forja(['jobs', 'logs', id, '--after', String(json[0].seq)], env);

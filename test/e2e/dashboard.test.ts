@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real
  * `forja serve` child process: the page loads under its CSP, an HTTP inference shows in the model's
  * counters, a job runs to done, a failing job's HTML error renders as text and a click on Retry
- * makes it succeed, a click on Cancel stops a running job. A screenshot goes to test-artifacts/.
+ * makes it succeed, a click on Cancel stops a running job (its step shows cancelled), and a click on a
+ * job's id opens its view with its steps and stored log. A screenshot goes to test-artifacts/.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,8 @@ export default {
   name: 'flaky',
   retry: { attempts: 1 },
   async run(input, ctx) {
-    const prepared = await ctx.step('prepare', async () => ({ n: input.n ?? 1 }));
+    const prepared = await ctx.step('prepare', async ({ log }) => { log('preparing', { n: input.n ?? 1 }); return { n: input.n ?? 1 }; });
+    ctx.log(${JSON.stringify(HOSTILE)});
     await ctx.step('work', async () => {
       if (input.failWhile && existsSync(input.failWhile)) throw new Error(${JSON.stringify(HOSTILE)});
       return { ok: true };
@@ -143,10 +145,30 @@ describe('dashboard in a browser', { skip: BROWSER_SKIP, timeout: 120_000 }, () 
     await page.waitForSelector(failure, { state: 'detached' });
   });
 
-  test('a click on Cancel stops a running job', async () => {
+  test('a click on Cancel stops a running job, and its step shows cancelled', async () => {
     const { json } = await post('/api/jobs', { pipeline: 'slow', input: {} });
     await page.click(`${jobRow(json.id, 'running')} button.cancel`);
     await page.waitForSelector(jobRow(json.id, 'cancelled'));
+    await page.waitForSelector(`${jobRow(json.id, 'cancelled')} .timeline .bar.step-cancelled`);
+    await page.click(`${jobRow(json.id, 'cancelled')} button.open-job`);
+    await page.waitForSelector(`#job-view[data-job="${json.id}"] #job-steps tr[data-step="wait"][data-state="cancelled"]`);
+  });
+
+  test('a click on a job\'s id opens its view with its steps and its stored log, as text', async () => {
+    const { json } = await post('/api/jobs', { pipeline: 'flaky', input: { n: 3 } });
+    await page.waitForSelector(jobRow(json.id, 'succeeded'));
+    await page.click(`${jobRow(json.id, 'succeeded')} button.open-job`);
+    const view = `#job-view[data-job="${json.id}"][data-state="succeeded"]`;
+    await page.waitForSelector(`${view} #job-logs li`);
+    const lines = await page.$$eval(`${view} #job-logs li`, (items) => items.map((li) => li.textContent ?? ''));
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /preparing \{"n":3\}$/);
+    assert.ok(lines[1].endsWith(HOSTILE), 'a line with markup shows as that markup');
+    assert.equal(await page.$('#injected'), null);
+    const steps = await page.$$eval(`${view} #job-steps tr[data-step]`, (rows) => rows.map((r) => [r.getAttribute('data-step'), r.getAttribute('data-state')]));
+    assert.deepEqual(steps, [['prepare', 'succeeded'], ['work', 'succeeded']]);
+    await page.click(`${view} button.close`);
+    await page.waitForSelector('#job-view', { state: 'detached' });
   });
 
   test('a screenshot is saved, and the page raised no errors or CSP violations', async () => {

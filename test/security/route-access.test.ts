@@ -39,11 +39,11 @@ describe('route access levels', () => {
     for (const [method, url, access] of expected) assert.equal(accessOf(method, url), access, `${method} ${url}`);
   });
 
-  test('the session cookie counts only on the dashboard and its two job buttons', () => {
+  test('the session cookie counts only on the dashboard, its two job buttons and the two reads of its job view', () => {
     const cookieRoutes = s.server.security.routes.filter((r) => r.config?.sessionCookie).map((r) => `${String(r.method)} ${r.url}`).sort();
     assert.deepEqual(cookieRoutes, [
-      'GET /', 'GET /dashboard/:asset', 'GET /dashboard/events', 'GET /dashboard/snapshot',
-      'HEAD /', 'HEAD /dashboard/:asset', 'HEAD /dashboard/events', 'HEAD /dashboard/snapshot',
+      'GET /', 'GET /api/jobs/:id', 'GET /api/jobs/:id/logs', 'GET /dashboard/:asset', 'GET /dashboard/events', 'GET /dashboard/snapshot',
+      'HEAD /', 'HEAD /api/jobs/:id', 'HEAD /api/jobs/:id/logs', 'HEAD /dashboard/:asset', 'HEAD /dashboard/events', 'HEAD /dashboard/snapshot',
       'POST /api/jobs/:id/cancel', 'POST /api/jobs/:id/retry',
     ]);
   });
