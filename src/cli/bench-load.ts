@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { runLoad } from '../bench/load.js';
-import { describeSlo, evaluateSlo, type SloTargets } from '../bench/slo.js';
+import { runLoad } from '../benchmarking/load.js';
+import { describeSlo, evaluateSlo, type SloTargets } from '../benchmarking/slo.js';
 import { authHeaders, refusal, request, serverTarget, withServerOptions, type ServerFlags } from './server-client.js';
 
 interface LoadFlags {

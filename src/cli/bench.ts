@@ -6,8 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { compareRatios, describeRegressions, parseTolerance, ratiosOf } from '../bench/compare.js';
-import { parseOnly, runBenchmarks } from '../bench/report.js';
+import { compareRatios, describeRegressions, parseTolerance, ratiosOf } from '../benchmarking/compare.js';
+import { parseOnly, runBenchmarks } from '../benchmarking/report.js';
 import { registerBenchLoadCommand } from './bench-load.js';
 
 interface BenchFlags {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRatios, describeRegressions, extractRatios, isRatioKey, parseTolerance, ratiosOf } from '../../src/bench/compare.js';
+import { compareRatios, describeRegressions, extractRatios, isRatioKey, parseTolerance, ratiosOf } from '../../src/benchmarking/compare.js';
 
 // Shaped like the real benchmark outputs (bench/serving.ts, bench/llm.ts, bench/jobs.ts).
 const serving = {

@@ -13,7 +13,7 @@ import { extractRatios, type RatioMap } from './compare.js';
 export const BENCHMARKS = ['serving', 'llm', 'jobs'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
-/** dist/src/bench/report.js → dist/bench */
+/** dist/src/benchmarking/report.js → dist/bench */
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench');
 
 export interface BenchReport {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeSlo, evaluateSlo } from '../../src/bench/slo.js';
-import { percentile } from '../../src/bench/load.js';
+import { describeSlo, evaluateSlo } from '../../src/benchmarking/slo.js';
+import { percentile } from '../../src/benchmarking/load.js';
 
 const run = (p95: number | null, p99: number | null, errorRate: number, requests = 100) =>
   ({ latency_ms: { p50: p95, p95, p99, max: p99 }, error_rate: errorRate, requests });
