@@ -50,6 +50,7 @@ export class InferenceService {
   constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults, private readonly runtime: RuntimeDefaults = { threads: 1, execution: 'auto', executionProviders: 'auto' }) {
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
+      if (model.kind !== 'onnx') return;
       const batcher = this.batchers.get(model as TensorModel);
       this.liveOptions.delete(model as TensorModel);
       if (batcher) void batcher.stop();

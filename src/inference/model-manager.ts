@@ -65,7 +65,13 @@ interface Slot {
   idleWaiters: Array<() => void>;
 }
 
-export class ModelManager extends EventEmitter {
+/** What the manager announces: a version became READY; a version is about to be released. */
+export interface ModelManagerEvents {
+  loaded: [source: ModelVersionSource];
+  unloading: [source: ModelVersionSource, model: LoadedModel];
+}
+
+export class ModelManager extends EventEmitter<ModelManagerEvents> {
   private models = new Map<string, RepositoryModel>();
   private slots = new Map<string, Slot>();
   private closed = false;
