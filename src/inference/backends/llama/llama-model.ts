@@ -181,21 +181,22 @@ export class LlamaLanguageModel implements LanguageModel {
   }
 
   /**
-   * Refuses a prompt whose byte length alone proves it cannot fit, before anything tokenizes it.
-   * Chat contents count trimmed (a template may trim them); the template only adds tokens.
+   * Refuses a prompt whose size alone proves it cannot fit, before anything renders or tokenizes
+   * it. Chat contents count trimmed (a template may trim them); the template only adds tokens,
+   * and every message renders to at least one (its role marker).
    */
   private refuseWhatCannotFit(request: GenerationRequest): void {
     const bound = this.parts.tokenBound;
-    if (!bound) return;
     const contextSize = this.info.contextSize;
     const param = typeof request.prompt === 'string' ? 'prompt' : 'messages';
     const bytes = typeof request.prompt === 'string'
       ? Buffer.byteLength(request.prompt)
       : request.prompt.reduce((n, m) => n + Buffer.byteLength(m.content.trim()), 0);
-    const least = bound.atLeast(bytes);
+    const least = Math.max(bound?.atLeast(bytes) ?? 0, typeof request.prompt === 'string' ? 0 : request.prompt.length);
     const completion = request.maxTokens !== undefined && request.maxTokens <= contextSize ? request.maxTokens : 0;
     if (least >= contextSize || least + completion > contextSize) {
-      throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, your ${param} (${bytes} bytes) takes at least ${least} tokens${request.maxTokens !== undefined ? `, and ${request.maxTokens} more were requested for the completion` : ''}.`, { param });
+      const size = typeof request.prompt === 'string' ? `${bytes} bytes` : `${request.prompt.length} messages, ${bytes} bytes`;
+      throw errors.LLM_CONTEXT_LENGTH_EXCEEDED(`This model's maximum context length is ${contextSize} tokens. However, your ${param} (${size}) takes at least ${least} tokens${request.maxTokens !== undefined ? `, and ${request.maxTokens} more were requested for the completion` : ''}.`, { param });
     }
   }
 
