@@ -3,7 +3,7 @@ import { errors } from '../../../errors.js';
 import type { JobRecord, RetentionPolicy } from '../backend.js';
 import type { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
-import type { JobData } from './redis-job-mapping.js';
+import { rawToJob, type JobData } from './redis-job-mapping.js';
 import type { RedisReads } from './redis-reads.js';
 
 export class RedisAdmin {
@@ -30,11 +30,15 @@ export class RedisAdmin {
     const code = await this.conn.client.forjaRetry(keys.job(id), k('failed'), k('wait'), k('paused'), k('meta'), k('active'), k('marker'),
       k('events'), keys.steps(id), keys.cancelledSet(pipeline), id, this.conn.writeDeadline());
     if (code === -3) throw this.conn.lateWriteError();
+    if (Array.isArray(code)) {
+      const raw: Record<string, string> = {};
+      for (let i = 0; i < code.length; i += 2) raw[code[i]] = code[i + 1];
+      this.conn.enqueued.emit(pipeline);
+      return rawToJob(id, pipeline, raw, 'waiting')!;
+    }
     const job = await this.reads.get(id);
     if (code === -1 || !job) throw errors.JOB_NOT_FOUND(`job ${id} not found`);
-    if (code < 0) throw errors.JOB_STATE_CONFLICT(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-    this.conn.enqueued.emit(pipeline);
-    return job;
+    throw errors.JOB_STATE_CONFLICT(`job ${id} is ${job.state}; only failed or cancelled jobs can be retried`);
   }
 
   async claimScheduleTick(key: string, tickAt: number): Promise<boolean> {

@@ -74,7 +74,8 @@ export const SCRIPTS: Record<string, ScriptDef> = {
    * stored steps).
    * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet.
    * ARGV: jobId, deadline (ms on Redis's clock).
-   * Out: 1 re-queued, -1 no such job, -2 not failed or cancelled, -3 arrived after its deadline.
+   * Out: the job hash as re-queued (read in the same call, before any worker can claim it), -1 no such
+   *      job, -2 not failed or cancelled, -3 arrived after its deadline.
    */
   forjaRetry: { keys: 10, lua: `
     local rcall = redis.call
@@ -114,7 +115,7 @@ export const SCRIPTS: Record<string, ScriptDef> = {
     rcall('SREM', KEYS[10], id)
     local maxEvents = rcall('HGET', KEYS[5], 'opts.maxLenEvents') or 10000
     rcall('XADD', KEYS[8], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', id, 'prev', 'failed')
-    return 1` },
+    return rcall('HGETALL', KEYS[1])` },
   /** KEYS: lock, steps, order. ARGV: token, name, metaJson, hasResult, resultJson. Out: 1 stored, 0 fenced off. */
   forjaSaveStep: { keys: 3, lua: `
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -203,7 +204,7 @@ export const SCRIPTS: Record<string, ScriptDef> = {
 
 export type ScriptedRedis = Redis & {
   forjaEnqueue(...keysThenArgs: string[]): Promise<[-1 | 0 | 1, string]>;
-  forjaRetry(...keysThenArgs: string[]): Promise<number>;
+  forjaRetry(...keysThenArgs: string[]): Promise<number | string[]>;
   forjaSaveStep(lock: string, steps: string, order: string, token: string, name: string, meta: string, hasResult: string, result: string): Promise<number>;
   forjaCheckpoint(lock: string, steps: string, order: string, token: string, name: string, meta: string, checkpoint: string): Promise<number>;
   forjaFencedSet(lock: string, job: string, token: string, ...fieldValues: string[]): Promise<number>;
