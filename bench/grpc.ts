@@ -8,7 +8,7 @@
  *   same setting. Target: >= 0.8x direct best.
  * Falls back to generated models when ../shared/models is absent. `--quick` shortens every phase.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Pool } from 'undici';
+import { benchRepo } from './lib/model-repo.js';
 import { startListening, type Child } from './lib/processes.js';
 import { median, percentile, round } from './lib/stats.js';
 import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
@@ -40,13 +41,7 @@ const itemSize = (m: ModelCase) => m.item.reduce((a, b) => a * b, 1);
 const values = (n: number) => Float32Array.from({ length: n }, (_, i) => (i % 255) / 255);
 
 function makeRepo() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-bench-grpc-'));
-  const put = (name: string, write: (file: string) => void) => {
-    mkdirSync(path.join(dir, name, '1'), { recursive: true });
-    const file = path.join(dir, name, '1', 'model.onnx');
-    write(file);
-    return file;
-  };
+  const { dir, put } = benchRepo('forja-bench-grpc-');
   const mnist = path.join(SHARED, 'mnist-8.onnx');
   const latencyModel: ModelCase = existsSync(mnist)
     ? { name: 'mnist', file: put('mnist', (f) => copyFileSync(mnist, f)), inputs: ['Input3'], item: [1, 28, 28] }

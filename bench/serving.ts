@@ -7,12 +7,13 @@
  *   thread/spinning setting, vs direct onnxruntime at its best batch size. Target: >= 0.8x direct best.
  * Servers run as child processes, the client here, as a user's would. `--quick` shortens every phase.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
+import { benchRepo } from './lib/model-repo.js';
 import { startListening, type Child } from './lib/processes.js';
 import { median, percentile, round } from './lib/stats.js';
 import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
@@ -38,13 +39,7 @@ interface ModelCase {
 }
 
 function makeRepo(): { dir: string; latencyModel: ModelCase; batchModels: ModelCase[] } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-bench-'));
-  const put = (name: string, write: (file: string) => void) => {
-    mkdirSync(path.join(dir, name, '1'), { recursive: true });
-    const file = path.join(dir, name, '1', 'model.onnx');
-    write(file);
-    return file;
-  };
+  const { dir, put } = benchRepo('forja-bench-');
   const mnist = path.join(SHARED, 'mnist-8.onnx');
   const latencyModel: ModelCase = existsSync(mnist)
     ? { name: 'mnist', file: put('mnist', (f) => copyFileSync(mnist, f)), input: 'Input3', item: [1, 28, 28], maxBatch: 1 }

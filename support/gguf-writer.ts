@@ -96,8 +96,8 @@ export function writeGguf(path: string, kv: Record<string, GgufValue>, tensors: 
   writeFileSync(path, encodeGguf(kv, tensors));
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so every generated model is identical. */
-function random(seed: number): () => number {
+/** Deterministic pseudo-random numbers (mulberry32) so every generated model, or seeded test input, is identical. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -182,7 +182,7 @@ export function tinyLlama(options: TinyLlamaOptions = {}): { kv: Record<string, 
   };
   if (options.chatTemplate) kv['tokenizer.chat_template'] = { type: 'string', value: options.chatTemplate };
   for (const key of options.omitKeys ?? []) delete kv[key];
-  const rand = random(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
   const kvDim = headDim * nHeadKv;
   const tensors = [tensor(rand, 'token_embd.weight', [nEmbd, nVocab]), tensor(rand, 'output_norm.weight', [nEmbd], 1), tensor(rand, 'output.weight', [nEmbd, nVocab])];
   for (let i = 0; i < nLayer; i++) {
@@ -242,7 +242,7 @@ export function tinyMamba(options: TinyMambaOptions = {}): { kv: Record<string, 
     'mamba.ssm.time_step_rank': { type: 'u32', value: dtRank },
     ...vocab,
   };
-  const rand = random(options.seed ?? 2);
+  const rand = seededRandom(options.seed ?? 2);
   const tensors = [tensor(rand, 'token_embd.weight', [nEmbd, nVocab]), tensor(rand, 'output_norm.weight', [nEmbd], 1), tensor(rand, 'output.weight', [nEmbd, nVocab])];
   for (let i = 0; i < nLayer; i++) {
     const p = `blk.${i}.`;

@@ -7,11 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { status as Status, type ServiceError, type ClientDuplexStream } from '@grpc/grpc-js';
+import { status as Status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { SUPPORTED_IDENTITY_DATATYPES, writeAddModel, writeCorruptModel, writeIdentityModel, writeMlpModel } from '../helpers/onnx-models.js';
-import { healthClient, inferenceClient, rawBytesCall, type GrpcClient } from '../helpers/grpc-client.js';
+import { healthClient, inferenceClient, rawBytesCall, rejection, type GrpcClient } from '../helpers/grpc-client.js';
 
 const BODY_LIMIT = 1024 * 1024;
 let repo: TempRepo;
@@ -63,15 +63,6 @@ function addInputs(rows: number[][], other: number[][] = rows) {
     { name: 'A', datatype: 'FP32', shape: [rows.length, 4], contents: { fp32_contents: rows.flat() } },
     { name: 'B', datatype: 'FP32', shape: [other.length, 4], contents: { fp32_contents: other.flat() } },
   ];
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  assert.fail('the call succeeded');
 }
 
 before(async () => {

@@ -9,7 +9,7 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
-import { healthClient, inferenceClient, type GrpcClient } from '../helpers/grpc-client.js';
+import { healthClient, inferenceClient, rejection, type GrpcClient } from '../helpers/grpc-client.js';
 
 const INFER_KEY = 'infer-secret-0123456789';
 const ADMIN_KEY = 'admin-secret-0123456789';
@@ -18,15 +18,6 @@ let server: ServerProcess;
 let client: GrpcClient;
 
 const request = { model_name: 'add', inputs: ['A', 'B'].map((name) => ({ name, datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } })) };
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  assert.fail('the call succeeded');
-}
 
 before(async () => {
   repo = tempRepo();

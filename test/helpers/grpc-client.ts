@@ -5,6 +5,7 @@
  * Triton's clients call them) and grpc.health.v1. Calls return promises of { response } or reject
  * with the grpc ServiceError (code, details, metadata).
  */
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
@@ -60,4 +61,14 @@ export function rawBytesCall(address: string, method: string, bytes: Buffer): Pr
       else resolve(res);
     });
   });
+}
+
+/** The error a call was expected to fail with; fails the test when the call succeeds. */
+export async function rejection(promise: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  assert.fail('the call succeeded');
 }

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ForjaError } from '../../../../src/errors.js';
 import { createLlamaLoader, validateGguf } from '../../../../src/inference/backends/llama/index.js';
-import { encodeGguf, tinyLlama, writeTinyLlamaGguf, writeTinyMambaGguf } from '../../../helpers/gguf-writer.js';
+import { encodeGguf, seededRandom, tinyLlama, writeTinyLlamaGguf, writeTinyMambaGguf } from '../../../helpers/gguf-writer.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'forja-gguf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,17 +58,6 @@ test('not a GGUF at all, or an empty file, is refused', async () => {
   await refused(file('empty.gguf'), /unreadable/);
 });
 
-/** A small seeded generator (mulberry32), so a failing tail can be reproduced from its index. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function refusedOrAccepted(p: string): Promise<'refused' | 'accepted'> {
   try {
@@ -84,7 +73,7 @@ async function refusedOrAccepted(p: string): Promise<'refused' | 'accepted'> {
 // node-llama-cpp's reader looped for ever (and grew memory) on about half of these: the timeout
 // turns such a hang into a failure instead of a stuck test run.
 test('random short tails after a valid magic and version are refused, every one, without hanging', { timeout: 120_000 }, async () => {
-  const random = seeded(9);
+  const random = seededRandom(9);
   const p = file('tail.gguf');
   for (let i = 0; i < 2000; i++) {
     const tail = Buffer.alloc(Math.floor(random() * 64));
@@ -101,7 +90,7 @@ test('a real header with random bytes changed is refused or accepted, never hang
   const { tensors } = tinyLlama();
   const dataBytes = tensors.reduce((n, t) => n + t.data.byteLength, 0);
   const headerBytes = whole.length - dataBytes;
-  const random = seeded(18);
+  const random = seededRandom(18);
   const p = file('fuzz.gguf');
   let refusedCount = 0;
   for (let i = 0; i < 500; i++) {
