@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, validateConfig } from '../src/config/load.js';
 import { classifyChanges, diffConfigs } from '../src/config/reload.js';
+import { median, percentile, round } from '../src/telemetry/stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const i = process.argv.indexOf('--runs');
@@ -52,10 +53,9 @@ function time(fn: () => unknown): number[] {
 }
 
 const stat = (sorted: number[]) => ({
-  median_ms: round(sorted[Math.floor(sorted.length / 2)]),
-  p99_ms: round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]),
+  median_ms: round(median(sorted)),
+  p99_ms: round(percentile(sorted, 99)),
 });
-const round = (x: number) => Math.round(x * 1000) / 1000;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'forja-bench-config-'));
 try {

@@ -18,7 +18,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { Pool } from 'undici';
 import { benchRepo } from './lib/model-repo.js';
 import { startListening, type Child } from './lib/processes.js';
-import { median, percentile, round } from './lib/stats.js';
+import { median, percentile, round } from '../src/telemetry/stats.js';
 import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
 
 const QUICK = process.argv.includes('--quick');

@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import type { QueueBackend } from '../src/pipelines/queues/backend.js';
 import { SqliteBackend } from '../src/pipelines/queues/sqlite/index.js';
 import { RedisBackend } from '../src/pipelines/queues/redis/index.js';
+import { round } from '../src/telemetry/stats.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,7 +36,6 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures
 interface Run { resumeMs: number; drainMs: number; inFlightAtKill: number; succeededAtKill: number }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number) => Math.round(x);
 
 function startWorker(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -88,7 +88,7 @@ async function crashAndRestart(reader: QueueBackend, args: (nodeId: string) => s
       }
       return resumeMs >= 0 && (await reader.counts()).succeeded === JOBS;
     });
-    return { resumeMs: round(resumeMs), drainMs: round(performance.now() - t0), inFlightAtKill: inFlight.length, succeededAtKill };
+    return { resumeMs: round(resumeMs, 0), drainMs: round(performance.now() - t0, 0), inFlightAtKill: inFlight.length, succeededAtKill };
   } finally {
     await kill(second);
   }
@@ -130,6 +130,6 @@ for (const [name, run] of [['sqlite', sqlite], ['redis', redis]] as const) {
   if (ONLY && ONLY !== name) continue;
   const sameNode = await run(true);
   const newNode = await run(false);
-  out[name] = { sameNode, newNode, resumeSpeedupVsNewNode: Math.round((newNode.resumeMs / Math.max(1, sameNode.resumeMs)) * 10) / 10 };
+  out[name] = { sameNode, newNode, resumeSpeedupVsNewNode: round(newNode.resumeMs / Math.max(1, sameNode.resumeMs), 1) };
 }
 console.log(JSON.stringify(out, null, 2));

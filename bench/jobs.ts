@@ -18,6 +18,7 @@ import { preparePipeline } from '../src/pipelines/pipeline-loader.js';
 import type { QueueBackend } from '../src/pipelines/queues/backend.js';
 import { SqliteBackend } from '../src/pipelines/queues/sqlite/index.js';
 import { RedisBackend } from '../src/pipelines/queues/redis/index.js';
+import { percentile, round } from '../src/telemetry/stats.js';
 import { PipelineWorker } from '../src/pipelines/worker.js';
 
 const arg = (name: string, fallback: number) => {
@@ -34,8 +35,6 @@ const PREFIX = `forja-bench-${process.pid}`;
 
 interface Result { jobsPerSec: number; latencyMs: { p50: number; p99: number } }
 
-const percentile = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Adds `count` jobs one by one at `rate`/s, timers only; returns the enqueue times by job key. */
@@ -82,7 +81,7 @@ async function forja(make: () => QueueBackend): Promise<Result> {
   await worker.stop(1000);
   await backend.close();
   const lat = [...sent].map(([k, t]) => started.get(k)! - t);
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 0.5)), p99: round(percentile(lat, 0.99)) } };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)) } };
 }
 
 async function rawBullmq(): Promise<Result> {
@@ -115,7 +114,7 @@ async function rawBullmq(): Promise<Result> {
   await queue.close();
   connection.disconnect();
   const lat = [...sent].map(([k, t]) => started.get(k)! - t);
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 0.5)), p99: round(percentile(lat, 0.99)) } };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)) } };
 }
 
 async function cleanRedis(): Promise<void> {

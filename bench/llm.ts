@@ -19,6 +19,7 @@ import Fastify from 'fastify';
 import { LlamaCompletion, type Llama } from 'node-llama-cpp';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { median, round } from '../src/telemetry/stats.js';
 import { errors } from '../src/errors.js';
 import { createLlamaLoader } from '../src/inference/backends/llama/index.js';
 import type { LanguageModel } from '../src/inference/types.js';
@@ -35,8 +36,6 @@ const SEQUENCES = 4;
 const CONTEXT = 512;
 const PROMPT = 'Once upon a time';
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /** One streamed completion over HTTP; returns completion tokens and ms to the first text chunk. */
@@ -157,9 +156,9 @@ async function benchModel(name: string, file: string, llama: Llama) {
   await model.unload();
   const lib = await direct(llama, file);
   const result: Record<string, unknown> = {
-    forja_http: { tokens_per_s_1_stream: round(forja.tps1), tokens_per_s_4_streams: round(forja.tps4), ttft_ms: round(forja.ttftMs, 2) },
-    forja_engine_in_process: { tokens_per_s_1_stream: round(engine.tps1), tokens_per_s_4_streams: round(engine.tps4) },
-    node_llama_cpp_direct: { tokens_per_s_1_stream: round(lib.tps1), tokens_per_s_4_streams: round(lib.tps4), ttft_ms_in_process: round(lib.ttftMs, 2) },
+    forja_http: { tokens_per_s_1_stream: round(forja.tps1, 1), tokens_per_s_4_streams: round(forja.tps4, 1), ttft_ms: round(forja.ttftMs, 2) },
+    forja_engine_in_process: { tokens_per_s_1_stream: round(engine.tps1, 1), tokens_per_s_4_streams: round(engine.tps4, 1) },
+    node_llama_cpp_direct: { tokens_per_s_1_stream: round(lib.tps1, 1), tokens_per_s_4_streams: round(lib.tps4, 1), ttft_ms_in_process: round(lib.ttftMs, 2) },
     ratios: {
       forja_http_vs_direct_1_stream: round(forja.tps1 / lib.tps1, 2),
       forja_http_vs_direct_4_streams: round(forja.tps4 / lib.tps4, 2),
@@ -175,7 +174,7 @@ async function benchModel(name: string, file: string, llama: Llama) {
         tps4: await measure(() => httpThroughput(server.base, name, 4)),
         ttftMs: await httpTtft(server.base, name),
       };
-      result.llama_server = { tokens_per_s_1_stream: round(peer.tps1), tokens_per_s_4_streams: round(peer.tps4), ttft_ms: round(peer.ttftMs, 2) };
+      result.llama_server = { tokens_per_s_1_stream: round(peer.tps1, 1), tokens_per_s_4_streams: round(peer.tps4, 1), ttft_ms: round(peer.ttftMs, 2) };
       Object.assign(result.ratios as object, {
         forja_vs_llama_server_1_stream: round(forja.tps1 / peer.tps1, 2),
         forja_vs_llama_server_4_streams: round(forja.tps4 / peer.tps4, 2),

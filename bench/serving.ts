@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { benchRepo } from './lib/model-repo.js';
 import { startListening, type Child } from './lib/processes.js';
-import { median, percentile, round } from './lib/stats.js';
+import { median, percentile, round } from '../src/telemetry/stats.js';
 import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
 
 const QUICK = process.argv.includes('--quick');

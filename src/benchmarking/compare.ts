@@ -7,6 +7,8 @@
  * `ratio`, `vs_`, or a camelCase `Vs` (`sqliteVsBullmqThroughput`). Every ratio is higher-is-better.
  */
 
+import { round } from '../telemetry/stats.js';
+
 export type RatioMap = Record<string, number>;
 
 export interface Regression {
@@ -104,7 +106,7 @@ export function compareRatios(baseline: RatioMap, current: RatioMap, tolerance: 
     compared++;
     // A baseline of 0 or below cannot be undercut by a meaningful fraction; nothing to gate.
     if (base <= 0) continue;
-    if (now < base * (1 - tolerance)) regressions.push({ path, baseline: base, current: now, change: round((now - base) / base) });
+    if (now < base * (1 - tolerance)) regressions.push({ path, baseline: base, current: now, change: round((now - base) / base, 4) });
   }
   const added = Object.keys(current).filter((path) => !(path in baseline));
   return { tolerance, compared, regressions, missing, added };
@@ -114,8 +116,4 @@ export function compareRatios(baseline: RatioMap, current: RatioMap, tolerance: 
 export function describeRegressions(comparison: Comparison): string[] {
   return comparison.regressions.map((r) =>
     `regression: ${r.path} ${r.baseline} -> ${r.current} (${(r.change * 100).toFixed(1)}%, tolerance -${(comparison.tolerance * 100).toFixed(0)}%)`);
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
 }

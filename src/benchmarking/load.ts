@@ -7,6 +7,7 @@
  * and in-flight requests are capped, the excess counted as dropped errors.
  */
 import http from 'node:http';
+import { percentile, round } from '../telemetry/stats.js';
 
 export interface LoadOptions {
   url: string;
@@ -141,15 +142,4 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     outcomes,
     error_samples: [...errorSamples],
   };
-}
-
-/** Nearest-rank percentile: the smallest sample with at least p% of the samples at or below it. */
-export function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function round(x: number, digits = 3): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -1,7 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeSlo, evaluateSlo } from '../../src/benchmarking/slo.js';
-import { percentile } from '../../src/benchmarking/load.js';
 
 const run = (p95: number | null, p99: number | null, errorRate: number, requests = 100) =>
   ({ latency_ms: { p50: p95, p95, p99, max: p99 }, error_rate: errorRate, requests });
@@ -29,16 +28,5 @@ describe('evaluateSlo', () => {
 
   test('checks only the objectives given', () => {
     assert.deepEqual(evaluateSlo(run(5, 5, 0), { error_rate: 0 }).checks.map((c) => c.name), ['error_rate']);
-  });
-});
-
-describe('percentile', () => {
-  test('nearest rank', () => {
-    const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted on purpose
-    assert.equal(percentile(xs, 50), 50);
-    assert.equal(percentile(xs, 95), 95);
-    assert.equal(percentile(xs, 99), 99);
-    assert.equal(percentile(xs, 100), 100);
-    assert.equal(percentile([7], 99), 7);
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Datatype, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
 import { DATATYPE_INFO } from '../../datatypes.js';
+import { median } from '../../../telemetry/stats.js';
 
 /** Compute time below which `auto` runs a model inline on the main thread. */
 export const INLINE_BELOW_MS = 0.3;
@@ -38,6 +39,5 @@ export async function timeWarmup(model: TensorModel & { lastComputeMs?: number }
     await model.run(inputs.map((t) => ({ ...t, data: t.data.slice() as TensorData })));
     times.push(model.lastComputeMs ?? performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return median(times);
 }
