@@ -17,6 +17,7 @@ import { describeRepository } from '../inference/repository.js';
 import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
 import { GrpcServer } from '../protocols/grpc/index.js';
 import { routeUpgrades, streamRoute } from '../protocols/v2/stream.js';
+import { CodecPool } from '../protocols/v2/codec-pool.js';
 import { SessionService } from '../inference/sessions.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
 import type { PipelineService } from '../pipelines/service.js';
@@ -97,9 +98,12 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   });
   await app.register(openApiRoutes, { version: FORJA_VERSION, routes: security.routes });
   await app.register(dashboardRoutes, { manager, registry, pipelines: () => pipelines, serverVersion: FORJA_VERSION, security });
+  const codecs = new CodecPool({ onOffload: (op) => metrics.codecOffloads.labels(op).inc() });
+  app.addHook('onClose', () => codecs.close());
   await app.register(v2Routes, {
     inference,
     metrics,
+    codecs,
     serverName: 'forja',
     serverVersion: FORJA_VERSION,
     bodyLimit: config.server.body_limit_bytes,
@@ -110,7 +114,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   routeUpgrades(app);
   let streams: { closeAll(): void } | undefined;
   await app.register(async (scope) => {
-    streams = streamRoute(scope, { inference, sessions, bodyLimit: config.server.body_limit_bytes, maxConnections: config.server.max_stream_connections });
+    streams = streamRoute(scope, { inference, sessions, bodyLimit: config.server.body_limit_bytes, maxConnections: config.server.max_stream_connections, codecs });
   });
 
   const modelSource: OpenAIModelSource = {

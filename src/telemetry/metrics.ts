@@ -48,6 +48,7 @@ export class ServingMetrics {
   readonly modelUnloads: Counter<'model' | 'version' | 'reason'>;
   readonly fallbacks: Counter<'model' | 'version' | 'from' | 'to'>;
   readonly sessionsActive: Gauge<'model'>;
+  readonly codecOffloads: Counter<'op'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -63,6 +64,7 @@ export class ServingMetrics {
     this.modelLoads = new Counter({ name: 'forja_model_loads_total', help: 'Model load attempts by result.', labelNames: ['model', 'version', 'result'], registers });
     this.modelUnloads = new Counter({ name: 'forja_model_unloads_total', help: 'Model unloads by reason (evicted, idle, request, shutdown).', labelNames: ['model', 'version', 'reason'], registers });
     this.sessionsActive = new Gauge({ name: 'forja_sessions_active', help: 'Streaming sessions holding server-kept state, per model.', labelNames: ['model'], registers });
+    this.codecOffloads = new Counter({ name: 'forja_codec_offloads_total', help: 'Large v2 bodies and frames decoded (op=decode) and large answers encoded (op=encode) on codec worker threads.', labelNames: ['op'], registers });
     this.fallbacks = new Counter({ name: 'forja_model_fallbacks_total', help: 'Loads that fell back from one device to another.', labelNames: ['model', 'version', 'from', 'to'], registers });
   }
 }

@@ -6,78 +6,30 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { copyFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { SHARED_MODELS, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { direct, FRAME, frameInputs, signal, VAD, VAD_MODEL_YAML, VAD_PRESENT } from '../helpers/vad.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
 
-const VAD = path.join(SHARED_MODELS, 'onnx/silero_vad.onnx');
-const CHUNK = 512;
-const CONTEXT = 64;
-const FRAME = CONTEXT + CHUNK;
-const BODY_LIMIT = 256 * 1024;
+const BODY_LIMIT = 1024 * 1024;
 const MAX_STREAMS = 60;
-const present = existsSync(VAD);
+const present = VAD_PRESENT;
 let repo: TempRepo;
 let server: ServerProcess;
 
-/**
- * 512-sample chunks at 16 kHz of silence (faint noise), a voiced burst (a glottal pulse train through
- * two formant resonators, pitch and onset differing per session so a mix-up would show), silence.
- * Each frame sent is 576 samples: the last 64 of the previous chunk, then the chunk, as silero's
- * own wrapper feeds this model.
- */
-function signal(seed: number, chunks = 24): Float32Array[] {
-  let s = seed * 7919 + 1;
-  const noise = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.002;
-  const start = 5 + (seed % 4);
-  const resonator = (f: number, bw: number) => { const r = Math.exp((-Math.PI * bw) / 16000); return [2 * r * Math.cos((2 * Math.PI * f) / 16000), -r * r]; };
-  const [a1, a2] = resonator(700, 130);
-  const [b1, b2] = resonator(1200, 150);
-  let y1 = 0, y2 = 0, z1 = 0, z2 = 0;
-  const samples = new Float32Array(chunks * CHUNK);
-  for (let n = 0; n < samples.length; n++) {
-    const t = n / 16000;
-    const c = Math.floor(n / CHUNK);
-    const f0 = 100 + 5 * (seed % 10) + 20 * Math.sin(2 * Math.PI * 1.5 * t);
-    const pulse = c >= start && c < start + 10 && n % Math.round(16000 / f0) === 0 ? 1 : 0;
-    const y = pulse + a1 * y1 + a2 * y2; y2 = y1; y1 = y;
-    const z = y + b1 * z1 + b2 * z2; z2 = z1; z1 = z;
-    samples[n] = noise() + 0.05 * z;
-  }
-  const frames: Float32Array[] = [];
-  for (let c = 0; c < chunks; c++) {
-    const frame = new Float32Array(CONTEXT + CHUNK);
-    if (c > 0) frame.set(samples.subarray(c * CHUNK - CONTEXT, c * CHUNK), 0);
-    frame.set(samples.subarray(c * CHUNK, (c + 1) * CHUNK), CONTEXT);
-    frames.push(frame);
-  }
-  return frames;
-}
-
-async function direct(chunks: Float32Array[]): Promise<number[]> {
-  const session = await ort.InferenceSession.create(VAD);
-  let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
-  const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
-  const probs: number[] = [];
-  for (const chunk of chunks) {
-    const r = await session.run({ input: new ort.Tensor('float32', chunk, [1, FRAME]), state, sr });
-    probs.push((r.output.data as Float32Array)[0]);
-    state = r.stateN;
-  }
-  await session.release();
-  return probs;
-}
+/** Columns of the `wide` model: one row of each input is a frame far above the codec threads' threshold. */
+const WIDE = 65536;
 
 function chunkMessage(chunk: Float32Array, extra: object[] = []): string {
-  return JSON.stringify({ inputs: [
-    { name: 'input', shape: [1, chunk.length], datatype: 'FP32', data: Array.from(chunk) },
-    { name: 'sr', shape: [], datatype: 'INT64', data: [16000] },
-    ...extra,
-  ] });
+  return JSON.stringify({ inputs: [...frameInputs(chunk), ...extra] });
+}
+
+/** How many bodies the codec threads took so far (forja_codec_offloads_total{op}). */
+async function offloads(op: 'decode' | 'encode'): Promise<number> {
+  const line = (await metric('forja_codec_offloads_total')).split('\n').find((l) => l.includes(`op="${op}"`));
+  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** A socket whose replies are awaited one by one. */
@@ -127,8 +79,9 @@ before(async () => {
   if (!present) return;
   repo = tempRepo();
   copyFileSync(VAD, repo.versionPath('vad', '1'));
-  repo.modelYaml('vad', 'max_batch_size: 64\nsequence:\n  state:\n    - { input: state, output: stateN, batch_axis: 1 }\n  idle_timeout_s: 60\n');
+  repo.modelYaml('vad', VAD_MODEL_YAML);
   writeAddModel(repo.versionPath('add', '1'));
+  writeAddModel(repo.versionPath('wide', '1'), { width: WIDE });
   server = await startServer(['--models', repo.dir], { env: { FORJA_SERVER__BODY_LIMIT_BYTES: String(BODY_LIMIT), FORJA_SERVER__MAX_STREAM_CONNECTIONS: String(MAX_STREAMS) } });
 });
 
@@ -229,6 +182,68 @@ describe('VAD over a WebSocket session', { skip: present ? false : `${VAD} not p
     const again = await connect();
     again.ws.close();
     await again.closed;
+  });
+
+  test('large frames go through the codec threads as REST bodies do, decoded and answered correctly', async () => {
+    const c = await connect('wide');
+    const [decodes, encodes] = [await offloads('decode'), await offloads('encode')];
+    const a = Float32Array.from({ length: WIDE }, (_, i) => (i % 1000) / 8);
+    const b = Float32Array.from({ length: WIDE }, (_, i) => i % 7);
+    const json = JSON.stringify({ inputs: [
+      { name: 'A', shape: [1, WIDE], datatype: 'FP32', data: Array.from(a) },
+      { name: 'B', shape: [1, WIDE], datatype: 'FP32', data: Array.from(b) },
+    ] });
+    assert.ok(json.length > 256 * 1024 && json.length < BODY_LIMIT, `a ${json.length}-byte frame`);
+    c.send(json);
+    const reply = await c.next();
+    assert.equal(reply.error, undefined, reply.error);
+    const sum: number[] = reply.outputs.find((o: any) => o.name === 'SUM').data;
+    assert.equal(sum.length, WIDE);
+    sum.forEach((v, i) => assert.equal(v, a[i] + b[i], `SUM[${i}]`));
+    assert.equal(await offloads('decode'), decodes + 1, 'the frame was decoded on a codec thread');
+    assert.equal(await offloads('encode'), encodes + 1, 'the answer was encoded on a codec thread');
+
+    const header = Buffer.from(JSON.stringify({
+      inputs: ['A', 'B'].map((name) => ({ name, shape: [1, WIDE], datatype: 'FP32', parameters: { binary_data_size: WIDE * 4 } })),
+      outputs: [{ name: 'SUM', parameters: { binary_data: true } }],
+    }));
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32LE(header.length);
+    c.send(Buffer.concat([prefix, header, Buffer.from(a.buffer), Buffer.from(b.buffer)]));
+    const binary: Buffer = await c.next();
+    const length = binary.readUInt32LE(0);
+    const values = new Float32Array(binary.buffer.slice(binary.byteOffset + 4 + length, binary.byteOffset + binary.length));
+    assert.equal(values.length, WIDE);
+    values.forEach((v, i) => assert.equal(v, a[i] + b[i], `binary SUM[${i}]`));
+    assert.equal(await offloads('decode'), decodes + 2, 'the binary frame was decoded on a codec thread');
+    c.ws.close();
+    await c.closed;
+
+    const small = await connect('add');
+    small.send(JSON.stringify({ inputs: ['A', 'B'].map((name) => ({ name, shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] })) }));
+    assert.equal((await small.next()).outputs.length, 2);
+    assert.equal(await offloads('decode'), decodes + 2, 'a small frame stays on the main thread');
+    small.ws.close();
+    await small.closed;
+  });
+
+  test('a session keeps the order of its steps when a large frame is followed by a small one', async () => {
+    const chunks = signal(4, 12);
+    const expected = await direct(chunks);
+    const c = await connect();
+    const decodes = await offloads('decode');
+    // Every other frame padded past the codec threshold: it decodes on a thread, later than the small one after it.
+    for (const [i, chunk] of chunks.entries()) c.send(i % 2 === 0 ? `${chunkMessage(chunk)}${' '.repeat(300 * 1024)}` : chunkMessage(chunk));
+    const got: number[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const reply = await c.next();
+      assert.equal(reply.error, undefined, reply.error);
+      got.push(reply.outputs[0].data[0]);
+    }
+    got.forEach((p, i) => assert.ok(Math.abs(p - expected[i]) < 1e-4, `chunk ${i}: ${p} vs ${expected[i]}`));
+    assert.equal(await offloads('decode'), decodes + chunks.length / 2);
+    c.ws.close();
+    await c.closed;
   });
 
   test('a stateless model streams plain infer requests; an unknown model is refused before the upgrade', async () => {

@@ -45,18 +45,29 @@ class CodecThread {
   }
 }
 
+export interface CodecPoolOptions {
+  /** Threads at most; default: the cores but one, between 1 and 4. */
+  size?: number;
+  /** Told of each body or answer handed to a thread (the metric forja_codec_offloads_total). */
+  onOffload?: (op: 'decode' | 'encode') => void;
+}
+
+/** One pool per server: the REST infer route and the WebSocket stream share its threads. */
 export class CodecPool {
   private threads: CodecThread[] = [];
   private nextId = 1;
   private readonly size: number;
+  private readonly onOffload: (op: 'decode' | 'encode') => void;
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
-    this.size = size;
+  constructor(options: CodecPoolOptions = {}) {
+    this.size = options.size ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+    this.onOffload = options.onOffload ?? (() => undefined);
   }
 
   async decode(raw: Buffer, headerLength: string | string[] | undefined): Promise<DecodedInfer> {
     if (raw.length < OFF_THREAD_BODY_BYTES) return decodeInferRequest(raw, headerLength);
     const bytes = movable(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+    this.onOffload('decode');
     return this.send<DecodedInfer>({ op: 'decode', bytes, headerLength }, ownedBuffers([bytes]));
   }
 
@@ -65,6 +76,7 @@ export class CodecPool {
     const elements = outputs.reduce((n, t) => n + t.data.length, 0);
     if (elements < OFF_THREAD_OUTPUT_ELEMENTS) return encodeInferResponse(model, version, requestId, outputs, binaryOutputs);
     const moved = outputs.map((t) => ({ ...t, data: movable(t.data) }));
+    this.onOffload('encode');
     const encoded = await this.send<{ payload: Uint8Array; headerLength?: number }>(
       { op: 'encode', model, version, requestId, outputs: moved, binaryOutputs },
       ownedBuffers(moved.map((t) => t.data)),

@@ -9,7 +9,7 @@ import { errors } from '../../errors.js';
 import { errorHandler, sendError, toHttpError } from '../../http/errors.js';
 import { parseJsonBytes } from '../../http/json-body.js';
 import { HEADER_LENGTH } from './infer-codec.js';
-import { CodecPool } from './codec-pool.js';
+import type { CodecPool } from './codec-pool.js';
 import { inferLimit, inferLimitHook, REPOSITORY_BODY_LIMIT, tooLarge } from './body-limits.js';
 import type { RouteDocs } from '../../http/route-config.js';
 import { inferRequestSchema, inferResponseSchema, modelMetadataSchema, repositoryIndexRequestSchema, repositoryIndexSchema, serverMetadataSchema } from './schemas.js';
@@ -20,6 +20,8 @@ export interface V2Options {
   serverName: string;
   serverVersion: string;
   bodyLimit: number;
+  /** Decodes and encodes large bodies on worker threads; shared with the stream route, closed by its owner. */
+  codecs: CodecPool;
   /** True once start-up loading is done and until shutdown begins. */
   isReady: () => boolean;
 }
@@ -29,7 +31,7 @@ type ModelParams = { model: string; version?: string };
 export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics'];
 
 export async function v2Routes(app: FastifyInstance, options: V2Options): Promise<void> {
-  const { inference, metrics } = options;
+  const { inference, metrics, codecs } = options;
   const manager = inference.manager;
 
   // Bodies arrive as raw bytes: infer may carry binary tensors after its JSON header.
@@ -37,8 +39,6 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
   // v2's error body is the plain one: {"error": "<message>", "code": "FORJA_ERR_…"}.
   app.setErrorHandler(errorHandler());
-  const codecs = new CodecPool();
-  app.addHook('onClose', () => codecs.close());
 
   const probe = (summary: string) => ({ config: { access: 'public', docs: { summary, tag: 'v2' } } as const });
   const route = (access: 'infer' | 'admin', docs: RouteDocs) => ({ config: { access, docs } });

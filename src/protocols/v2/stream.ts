@@ -13,6 +13,7 @@
  * at most `server.max_stream_connections` sockets at once (503 beyond), at most STREAM_PENDING
  * messages waiting per socket (reading pauses until answers drain, and while the client does not
  * read its answers), a ping every PING_INTERVAL_MS and the socket dropped when no pong comes back.
+ * Frames are decoded and answers encoded like REST bodies: the large ones on the codec threads.
  */
 import type { IncomingMessage } from 'node:http';
 import { ServerResponse } from 'node:http';
@@ -23,7 +24,8 @@ import type { InferenceService } from '../../inference/inference-service.js';
 import type { SessionService, Session } from '../../inference/sessions.js';
 import { errors } from '../../errors.js';
 import { plainErrorBody, toHttpError } from '../../http/errors.js';
-import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
+import type { CodecPool } from './codec-pool.js';
+import type { DecodedInfer } from './infer-codec.js';
 
 export const STREAM_PENDING = 16;
 const PING_INTERVAL_MS = 30_000;
@@ -35,6 +37,8 @@ export interface StreamOptions {
   sessions: SessionService;
   bodyLimit: number;
   maxConnections: number;
+  /** The REST route's pool: a large frame is decoded (and a large answer encoded) off the event loop. */
+  codecs: CodecPool;
 }
 
 const upgradeHeads = new WeakMap<IncomingMessage, Buffer>();
@@ -86,6 +90,10 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
       alive = true;
     });
     let chain: Promise<void> = Promise.resolve();
+    // Decoding is asynchronous (large frames go to a codec thread), so a small frame could finish
+    // decoding before a large one sent earlier: each message starts its step only after the one
+    // before it did, which keeps a session's steps in the order they were sent.
+    let started: Promise<unknown> = Promise.resolve();
     let pending = 0;
     const socket = (ws as unknown as { _socket: Duplex })._socket;
     const flowControl = () => {
@@ -95,7 +103,10 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
     ws.on('message', (data: RawData, isBinary: boolean) => {
       pending++;
       flowControl();
-      const answer = answerOne(model, session, toBuffer(data), isBinary);
+      const decoding = decodeFrame(toBuffer(data), isBinary);
+      const inTurn = started.then(() => decoding);
+      const answer = answerOne(model, session, inTurn);
+      started = inTurn.catch(() => undefined);
       chain = chain.then(async () => {
         const frame = await answer;
         if (ws.readyState === ws.OPEN) ws.send(frame.data, { binary: frame.binary }, () => flowControl());
@@ -111,20 +122,19 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
     ws.on('error', () => undefined);
   }
 
-  async function answerOne(model: string, session: Session | undefined, data: Buffer, isBinary: boolean): Promise<{ data: string | Buffer; binary: boolean }> {
+  function decodeFrame(data: Buffer, isBinary: boolean): Promise<DecodedInfer> {
+    if (!isBinary) return options.codecs.decode(data, undefined);
+    if (data.length < 4) return Promise.reject(errors.REQUEST_INVALID('a binary frame starts with the 4-byte little-endian length of its JSON header'));
+    return options.codecs.decode(data.subarray(4), String(data.readUInt32LE(0)));
+  }
+
+  async function answerOne(model: string, session: Session | undefined, decoding: Promise<DecodedInfer>): Promise<{ data: string | Buffer; binary: boolean }> {
     try {
-      let body = data;
-      let headerLength: string | undefined;
-      if (isBinary) {
-        if (data.length < 4) throw errors.REQUEST_INVALID('a binary frame starts with the 4-byte little-endian length of its JSON header');
-        headerLength = String(data.readUInt32LE(0));
-        body = data.subarray(4);
-      }
-      const decoded = decodeInferRequest(body, headerLength);
+      const decoded = await decoding;
       const result = session
         ? await options.sessions.step(session, decoded.inputs, decoded.outputNames)
         : await options.inference.infer({ model, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
-      const encoded = encodeInferResponse(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
+      const encoded = await options.codecs.encode(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength === undefined) return { data: encoded.payload, binary: false };
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32LE(encoded.headerLength);

@@ -10,6 +10,7 @@ import { validateConfig } from '../../../src/config/load.js';
 import { createRegistry } from '../../../src/telemetry/metrics.js';
 import { createModelRuntime, type ModelRuntime } from '../../../src/server/model-runtime.js';
 import { v2Routes } from '../../../src/protocols/v2/index.js';
+import { CodecPool } from '../../../src/protocols/v2/codec-pool.js';
 import { tempRepo, type TempRepo } from '../../helpers/model-repo.js';
 import { writeAddModel } from '../../helpers/onnx-models.js';
 
@@ -25,7 +26,9 @@ describe('v2 routes through app.inject()', () => {
     const config = validateConfig({ models: { dir: repo.dir }, log: { level: 'silent' } });
     runtime = createModelRuntime(config, { logger: pino({ level: 'silent' }), registry: createRegistry() });
     app = Fastify();
-    await app.register(v2Routes, { inference: runtime.inference, metrics: runtime.metrics, serverName: 'forja', serverVersion: 'test', bodyLimit: config.server.body_limit_bytes, isReady: () => ready });
+    const codecs = new CodecPool();
+    app.addHook('onClose', () => codecs.close());
+    await app.register(v2Routes, { inference: runtime.inference, metrics: runtime.metrics, codecs, serverName: 'forja', serverVersion: 'test', bodyLimit: config.server.body_limit_bytes, isReady: () => ready });
     await runtime.manager.start();
     ready = true;
   });
