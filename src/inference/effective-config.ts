@@ -5,7 +5,7 @@
  * outputs are read from the loaded model file. Forja's own settings, which Triton has no field
  * for, travel in `parameters` as strings (Triton's ModelParameter). See docs/statistics.md.
  */
-import type { Datatype, LoadedModel, ModelVersionSource, TensorModel, TensorSpec } from './types.js';
+import { isTensorModel, type Datatype, type LoadedModel, type ModelVersionSource, type TensorSpec } from './types.js';
 
 /** The server-wide batching settings (models.*) a model.yaml may override. */
 export interface BatchingDefaults {
@@ -60,19 +60,18 @@ export function effectiveConfig(source: ModelVersionSource, model: LoadedModel, 
     name: source.name,
     instance_group: [{ name: `${source.name}_0`, kind: model.device === 'gpu' ? 'KIND_GPU' as const : 'KIND_CPU' as const, count: instances }],
   };
-  if (model.kind !== 'onnx') {
+  if (!isTensorModel(model)) {
     return { ...base, platform: 'llama.cpp_gguf', backend: source.format === 'external' ? 'external' : 'llama.cpp', max_batch_size: 0, input: [], output: [], parameters: strings(params) };
   }
-  const tensorModel = model as TensorModel;
   const configured = c.execution_providers ?? runtime.executionProviders;
   Object.assign(params, {
     threads: c.threads ?? runtime.threads,
     execution: c.execution ?? runtime.execution,
-    execution_in_use: tensorModel.execution === 'inline' ? 'inline' : tensorModel.execution === undefined ? undefined : 'worker',
+    execution_in_use: model.execution === 'inline' ? 'inline' : model.execution === undefined ? undefined : 'worker',
     execution_providers: Array.isArray(configured) ? configured.join(',') : configured,
     warmup: c.warmup === undefined ? undefined : String(c.warmup),
   });
-  const maxBatch = tensorModel.batchable ? (c.max_batch_size ?? batching.maxBatchSize) : 0;
+  const maxBatch = model.batchable ? (c.max_batch_size ?? batching.maxBatchSize) : 0;
   // Triton leaves the batch dimension out of dims when the model batches.
   const dims = (spec: TensorSpec): ConfigTensor => ({ name: spec.name, data_type: tritonDataType(spec.datatype), dims: maxBatch > 0 ? spec.shape.slice(1) : spec.shape });
   return {
@@ -80,8 +79,8 @@ export function effectiveConfig(source: ModelVersionSource, model: LoadedModel, 
     platform: 'onnxruntime_onnx',
     backend: 'onnxruntime',
     max_batch_size: maxBatch,
-    input: tensorModel.inputs.map(dims),
-    output: tensorModel.outputs.map(dims),
+    input: model.inputs.map(dims),
+    output: model.outputs.map(dims),
     ...(maxBatch > 0 ? { dynamic_batching: { preferred_batch_size: c.preferred_batch_sizes ?? [], max_queue_delay_microseconds: Math.round((c.max_queue_delay_ms ?? batching.maxQueueDelayMs) * 1000) } } : {}),
     parameters: strings(params),
   };

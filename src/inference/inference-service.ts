@@ -4,7 +4,7 @@
  * the tensors, and hands them to that version's dynamic batcher.
  */
 import type { ModelManager } from './model-manager.js';
-import type { Tensor, TensorModel, TensorSpec } from './types.js';
+import { isTensorModel, type Tensor, type TensorModel, type TensorSpec } from './types.js';
 import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 import { validateInputs, validateOutputNames } from './input-validation.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
@@ -50,9 +50,9 @@ export class InferenceService {
   constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults, private readonly runtime: RuntimeDefaults = { threads: 1, execution: 'auto', executionProviders: 'auto' }) {
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
-      if (model.kind !== 'onnx') return;
-      const batcher = this.batchers.get(model as TensorModel);
-      this.liveOptions.delete(model as TensorModel);
+      if (!isTensorModel(model)) return;
+      const batcher = this.batchers.get(model);
+      this.liveOptions.delete(model);
       if (batcher) void batcher.stop();
     });
   }
@@ -78,12 +78,11 @@ export class InferenceService {
     let ok = false;
     try {
       const model = lease.model;
-      if (model.kind !== 'onnx') throw errors.MODEL_WRONG_KIND(`model '${request.model}' is a language model; use the OpenAI API (/v1/chat/completions) for it`);
-      const tensorModel = model as TensorModel;
-      validateInputs(tensorModel, request.model, request.inputs);
-      validateOutputNames(tensorModel, request.model, request.outputs);
+      if (!isTensorModel(model)) throw errors.MODEL_WRONG_KIND(`model '${request.model}' is a language model; use the OpenAI API (/v1/chat/completions) for it`);
+      validateInputs(model, request.model, request.inputs);
+      validateOutputNames(model, request.model, request.outputs);
       const timeoutMs = lease.source.config.timeout_ms ?? this.defaults.timeoutMs;
-      const outputs = await this.batcherFor(tensorModel, lease.source.name, lease.source.version, lease.source.config).enqueue({
+      const outputs = await this.batcherFor(model, lease.source.name, lease.source.version, lease.source.config).enqueue({
         inputs: request.inputs,
         outputs: request.outputs,
         deadline: performance.now() + timeoutMs,
@@ -135,8 +134,8 @@ export class InferenceService {
    */
   requestBound(name: string, version?: string): { elements: number; maxBatchSize: number } | undefined {
     const loaded = this.manager.loadedVersion(name, version);
-    if (!loaded || loaded.model.kind !== 'onnx') return undefined;
-    const model = loaded.model as TensorModel;
+    const model = loaded?.model;
+    if (!loaded || !model || !isTensorModel(model)) return undefined;
     const maxBatchSize = loaded.source.config.max_batch_size ?? this.defaults.maxBatchSize;
     let elements = 0;
     for (const spec of model.inputs) {
@@ -159,9 +158,8 @@ export class InferenceService {
     try {
       const model = lease.model;
       const versions = entry.versions.map((v) => v.version);
-      if (model.kind !== 'onnx') return { name, versions, platform: 'llama.cpp_gguf', inputs: [], outputs: [] };
-      const tensorModel = model as TensorModel;
-      return { name, versions, platform: 'onnxruntime_onnx', inputs: tensorModel.inputs, outputs: tensorModel.outputs };
+      if (!isTensorModel(model)) return { name, versions, platform: 'llama.cpp_gguf', inputs: [], outputs: [] };
+      return { name, versions, platform: 'onnxruntime_onnx', inputs: model.inputs, outputs: model.outputs };
     } finally {
       lease.release();
     }

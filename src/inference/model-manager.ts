@@ -151,7 +151,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   }
 
   /** Takes a reference on a ready version, loading it first when needed. Call release() when done. */
-  async acquire<M extends LoadedModel = LoadedModel>(name: string, version?: string): Promise<Lease<M>> {
+  async acquire(name: string, version?: string): Promise<Lease> {
     if (this.closed) throw errors.SHUTTING_DOWN('the server is shutting down');
     const slot = this.resolve(name, version);
     if (slot.state !== 'READY') {
@@ -160,7 +160,9 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       if (slot.state === 'UNLOADING') await slot.unloading;
       await this.loadVersion(slot);
     }
-    const model = slot.model as M;
+    const model = slot.model;
+    // A READY slot holds its model; this only tells the compiler so.
+    if (!model) throw errors.MODEL_NOT_READY(`model '${name}' version ${slot.source.version} is not loaded`);
     slot.refs++;
     slot.lastUsed = Date.now();
     slot.useTick = ++this.tick;

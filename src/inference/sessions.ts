@@ -8,7 +8,7 @@
  * A session is freed at close or after `idle_timeout_s` without a step.
  */
 import type { ModelManager, Lease } from './model-manager.js';
-import type { Tensor, TensorModel, TensorSpec } from './types.js';
+import { isTensorModel, type Tensor, type TensorModel, type TensorSpec } from './types.js';
 import type { ModelConfig } from './model-config.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import type { InferenceStatistics } from './statistics.js';
@@ -136,12 +136,14 @@ export class SessionService {
 
   /** Opens a session: takes a lease on the version (so it stays loaded) until close. */
   async open(model: string, version?: string, onIdle?: (session: Session) => void): Promise<Session> {
-    const lease = await this.manager.acquire<TensorModel>(model, version);
-    const sequence = lease.source.config.sequence;
-    if (lease.model.kind !== 'onnx' || !sequence) {
-      lease.release();
+    const acquired = await this.manager.acquire(model, version);
+    const sequence = acquired.source.config.sequence;
+    const loaded = acquired.model;
+    if (!isTensorModel(loaded) || !sequence) {
+      acquired.release();
       throw errors.REQUEST_INVALID(`model '${model}' keeps no state between requests (its model.yaml has no sequence:); send infer requests instead`);
     }
+    const lease: Lease<TensorModel> = { ...acquired, model: loaded };
     for (const s of sequence.state) {
       if (!lease.model.inputs.some((i) => i.name === s.input) || !lease.model.outputs.some((o) => o.name === s.output)) {
         lease.release();

@@ -1,5 +1,5 @@
 /**
- * Shared types of the inference layer. Protocols speak these; backends implement LoadedModel.
+ * Shared types of the inference layer. Protocols speak these; backends implement one member of LoadedModel.
  * Nothing here knows HTTP.
  */
 
@@ -27,8 +27,8 @@ export interface TensorSpec {
 export type ModelKind = 'onnx' | 'llm';
 export type Device = 'cpu' | 'gpu';
 
-/** What the model manager holds for a loaded model version; each backend implements it. */
-export interface LoadedModel {
+/** What every loaded model version has, whatever its backend. */
+export interface LoadedModelBase {
   readonly kind: ModelKind;
   readonly device: Device;
   /** Bytes this model is accounted for in the memory budget. */
@@ -37,7 +37,7 @@ export interface LoadedModel {
 }
 
 /** A loaded model that runs tensors (ONNX). */
-export interface TensorModel extends LoadedModel {
+export interface TensorModel extends LoadedModelBase {
   readonly kind: 'onnx';
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
@@ -143,7 +143,7 @@ export interface Embeddings {
 }
 
 /** A GGUF language model run in this process. */
-export interface LanguageModel extends LoadedModel {
+export interface LanguageModel extends LoadedModelBase {
   readonly kind: 'llm';
   readonly backend: 'local';
   readonly info: LanguageModelInfo;
@@ -156,7 +156,7 @@ export interface LanguageModel extends LoadedModel {
 }
 
 /** An OpenAI-compatible server (llama-server, vLLM …) that Forja proxies to. */
-export interface ProxyLanguageModel extends LoadedModel {
+export interface ProxyLanguageModel extends LoadedModelBase {
   readonly kind: 'llm';
   readonly backend: 'external';
   /** Sends an OpenAI API body to the upstream (`path` relative to its /v1) and returns its response untouched. */
@@ -164,3 +164,19 @@ export interface ProxyLanguageModel extends LoadedModel {
 }
 
 export type LlmModel = LanguageModel | ProxyLanguageModel;
+
+/**
+ * What the model manager holds for a loaded model version, one member per backend: ONNX
+ * (`kind: 'onnx'`), GGUF run here (`kind: 'llm', backend: 'local'`) and an OpenAI-compatible
+ * upstream (`kind: 'llm', backend: 'external'`). Checking `kind` (then `backend`) narrows it, so no
+ * caller casts.
+ */
+export type LoadedModel = TensorModel | LlmModel;
+
+export function isTensorModel(model: LoadedModel): model is TensorModel {
+  return model.kind === 'onnx';
+}
+
+export function isLanguageModel(model: LoadedModel): model is LlmModel {
+  return model.kind === 'llm';
+}

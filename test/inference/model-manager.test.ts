@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { ModelManager, type ModelManagerOptions } from '../../src/inference/model-manager.js';
 import { createOnnxLoader } from '../../src/inference/backends/onnx/index.js';
 import { createRegistry, ServingMetrics } from '../../src/telemetry/metrics.js';
+import { isLanguageModel, isTensorModel } from '../../src/inference/types.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel, writeCorruptModel } from '../helpers/onnx-models.js';
 
@@ -50,6 +51,21 @@ afterEach(async () => {
 });
 
 describe('ModelManager', () => {
+  test('a lease narrows by kind: an ONNX version reaches its inputs without a cast', async () => {
+    writeAddModel(repo.versionPath('add', '1'));
+    await makeManager().start();
+    const lease = await manager.acquire('add');
+    try {
+      const model = lease.model;
+      assert.equal(isTensorModel(model), true);
+      assert.equal(isLanguageModel(model), false);
+      // Type-checks only because LoadedModel is a union discriminated by kind.
+      assert.deepEqual(model.kind === 'onnx' ? model.inputs.map((i) => i.name) : [], ['A', 'B']);
+    } finally {
+      lease.release();
+    }
+  });
+
   test('eager start loads every model and marks a corrupt one UNAVAILABLE with its reason', async () => {
     writeAddModel(repo.versionPath('good', '1'));
     writeCorruptModel(path.join(repo.dir, 'bad.onnx'));

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
 import { toHttpError } from '../../http/errors.js';
-import type { LlmModel, LoadedModel } from '../../inference/types.js';
+import { isLanguageModel, type LlmModel, type LoadedModel } from '../../inference/types.js';
 import { openAIErrorBody } from './errors.js';
 import type { ModelLease } from './model-source.js';
 import { proxyRequest } from './proxy.js';
@@ -15,10 +15,10 @@ import { ChunkWriter, completionBody, DONE, newIdentity, type Endpoint } from '.
 import { clientGone, openSse } from './sse.js';
 
 export function asLanguageModel(model: LoadedModel, name: string): LlmModel {
-  if (model.kind !== 'llm') {
+  if (!isLanguageModel(model)) {
     throw errors.MODEL_WRONG_KIND(`The model '${name}' is not a language model (it is an ONNX model served over the v2 inference API).`, { param: 'model' });
   }
-  return model as LlmModel;
+  return model;
 }
 
 export async function serveGeneration(endpoint: Endpoint, acquire: (name: string) => Promise<ModelLease>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
