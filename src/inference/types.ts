@@ -103,6 +103,8 @@ export type FinishReason = 'stop' | 'length';
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens reused from the prompt-prefix cache instead of decoded again (part of promptTokens). */
+  cachedTokens?: number;
 }
 
 export interface GenerationResult {

@@ -89,7 +89,7 @@ export interface ChatCompletion {
     logprobs: null;
     finish_reason: ChatFinishReason;
   }[];
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
 }
 
 export interface ModelCallOptions {

@@ -18,8 +18,21 @@ export function newIdentity(endpoint: Endpoint, model: string): ResponseIdentity
   return { id: prefix + randomBytes(12).toString('base64url'), created: Math.floor(Date.now() / 1000), model };
 }
 
-export function usageBody(usage: TokenUsage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+export interface UsageBody {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+/** OpenAI's usage object; `prompt_tokens_details.cached_tokens` counts prompt tokens served from the prefix cache. */
+export function usageBody(usage: TokenUsage): UsageBody {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
+  };
 }
 
 export function completionBody(endpoint: Endpoint, who: ResponseIdentity, text: string, finishReason: FinishReason, usage: TokenUsage): Record<string, unknown> {

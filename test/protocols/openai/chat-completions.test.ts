@@ -64,7 +64,10 @@ test('streaming sends role, content deltas, finish_reason, usage and [DONE] exac
   // Greedy: the streamed text is the whole answer's text.
   assert.equal(text, whole.choices[0].message.content);
   assert.equal(finish, whole.choices[0].finish_reason);
-  assert.deepEqual(usage, whole.usage);
+  // The same counts; how many prompt tokens came from the prefix cache depends on what ran before.
+  const counts = (u: OpenAI.CompletionUsage | null | undefined) => u && { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens };
+  assert.deepEqual(counts(usage), counts(whole.usage));
+  assert.equal(typeof usage?.prompt_tokens_details?.cached_tokens, 'number');
   assert.equal(server.source.leases, 0);
 });
 
@@ -96,4 +99,15 @@ test('sampling with the same seed repeats; penalties are accepted', async () => 
   const ask = (seed: number) => client.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'hello' }], max_tokens: 10, temperature: 1.5, top_p: 0.9, seed, presence_penalty: 0.5, frequency_penalty: 0.5 });
   const [a, b] = [await ask(7), await ask(7)];
   assert.equal(a.choices[0].message.content, b.choices[0].message.content);
+});
+
+test('the next turn of a conversation reports the prompt tokens it reused as usage.prompt_tokens_details.cached_tokens', async () => {
+  const history: OpenAI.ChatCompletionMessageParam[] = [{ role: 'system', content: 'you tell short stories about a cat' }, { role: 'user', content: 'tell me about the cat and the dog' }];
+  const first = await client.chat.completions.create({ model: 'tiny', messages: history, max_tokens: 8, temperature: 0 });
+  history.push({ role: 'assistant', content: first.choices[0].message.content ?? '' }, { role: 'user', content: 'and then what did the cat do' });
+  const second = await client.chat.completions.create({ model: 'tiny', messages: history, max_tokens: 8, temperature: 0 });
+  const cached = second.usage!.prompt_tokens_details!.cached_tokens!;
+  // At least the system message and the first user turn come from the cache.
+  assert.ok(cached >= first.usage!.prompt_tokens - 4, `cached ${cached} of ${second.usage!.prompt_tokens}; the first turn had ${first.usage!.prompt_tokens}`);
+  assert.ok(cached < second.usage!.prompt_tokens);
 });

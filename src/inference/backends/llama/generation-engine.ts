@@ -13,6 +13,14 @@
  * Job states: waiting -> active (holds a sequence) -> ended. A cancelled waiting job leaves the
  * queue at once; a cancelled active job is removed, and its KV cells cleared, at the next step
  * boundary (a decode in flight cannot be interrupted).
+ *
+ * Prompt-prefix cache: a sequence whose job ended normally keeps its KV cells and remembers the
+ * tokens they hold. A new job takes the free sequence whose cached tokens share the longest prefix
+ * with its prompt, drops the cells after that prefix and ingests only the rest (a multi-turn chat
+ * re-sends the whole conversation every turn). Without a match it takes the least recently used
+ * sequence. The cells live in the context's KV cache, allocated once at load for every sequence,
+ * so the cache adds nothing to the model's memory; a new prompt overwrites the least useful one.
+ * KV edits happen only between decodes, never while one is in flight on the native thread.
  */
 import { errors } from '../../../errors.js';
 import type { NativeContext, NativeSampler } from './native-bindings.js';
@@ -28,8 +36,11 @@ export interface EngineJob {
   stopTokens?: ReadonlySet<number>;
   /** Receives each generated token; returns true to stop (a stop string was found). */
   onToken(token: number): boolean;
-  /** Called exactly once. `generated` counts the tokens passed to onToken. */
-  onEnd(reason: EndReason, generated: number, error?: unknown): void;
+  /**
+   * Called exactly once. `generated` counts the tokens passed to onToken; `cachedTokens` the prompt
+   * tokens that were reused from the prefix cache instead of decoded.
+   */
+  onEnd(reason: EndReason, generated: number, error?: unknown, cachedTokens?: number): void;
   signal?: AbortSignal;
 }
 
@@ -44,7 +55,8 @@ export interface EngineOptions {
   /** Observers for metrics; all optional. */
   hooks?: {
     queueChanged?(running: number, waiting: number): void;
-    promptIngested?(tokens: number): void;
+    /** Prompt tokens of an admitted job: `cached` of them were reused from the prefix cache. */
+    promptIngested?(tokens: number, cached: number): void;
     firstToken?(secondsSinceSubmit: number): void;
     /** Each generated token, as it is produced (so token rates move during a long generation). */
     tokenGenerated?(): void;
@@ -52,9 +64,25 @@ export interface EngineOptions {
   };
 }
 
+/** One sequence of the context and the tokens its KV cells hold (positions 0..n-1). */
+interface SequenceSlot {
+  id: number;
+  cached: number[];
+  lastUsed: number;
+}
+
 interface ActiveJob {
   job: EngineJob;
   sequence: number;
+  slot?: SequenceSlot;
+  /** Tokens whose KV cells this job has written or reused, in position order. */
+  kv: number[];
+  /** Prompt tokens reused from the cache. */
+  cachedTokens: number;
+  /** Cells from this position on must be dropped before the job's first decode (-1: all, undefined: none). */
+  trimFrom?: number;
+  /** The job ended normally, so its cells are kept for the next prompt that shares a prefix. */
+  keepCells: boolean;
   /** Next KV position. */
   position: number;
   /** Prompt tokens already in the KV cache. */
@@ -71,7 +99,8 @@ interface ActiveJob {
 }
 
 export class GenerationEngine {
-  private readonly freeSequences: number[] = [];
+  private readonly freeSequences: SequenceSlot[] = [];
+  private useCounter = 0;
   private readonly waiting: ActiveJob[] = [];
   private readonly active: ActiveJob[] = [];
   private looping = false;
@@ -79,7 +108,7 @@ export class GenerationEngine {
   private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly native: NativeContext, private readonly options: EngineOptions) {
-    for (let s = 0; s < options.sequences; s++) this.freeSequences.push(s);
+    for (let s = 0; s < options.sequences; s++) this.freeSequences.push({ id: s, cached: [], lastUsed: 0 });
   }
 
   get runningCount(): number { return this.active.length; }
@@ -96,7 +125,7 @@ export class GenerationEngine {
       job.sampler.dispose();
       throw errors.LLM_QUEUE_FULL(`all ${this.options.sequences} sequences are busy and ${this.waiting.length} requests are waiting`, { headers: { 'retry-after': '1' } });
     }
-    const entry: ActiveJob = { job, sequence: -1, position: 0, ingested: 0, lastToken: 0, generated: 0, cancelled: false, ended: false, submittedAt: performance.now(), firstTokenAt: 0, logitIndex: -1 };
+    const entry: ActiveJob = { job, sequence: -1, kv: [], cachedTokens: 0, keepCells: false, position: 0, ingested: 0, lastToken: 0, generated: 0, cancelled: false, ended: false, submittedAt: performance.now(), firstTokenAt: 0, logitIndex: -1 };
     if (job.signal) {
       if (job.signal.aborted) { job.sampler.dispose(); job.onEnd('cancelled', 0); return; }
       const onAbort = () => this.cancel(entry);
@@ -134,8 +163,68 @@ export class GenerationEngine {
   private admit(): void {
     while (this.freeSequences.length > 0 && this.waiting.length > 0 && !this.closed) {
       const entry = this.waiting.shift() as ActiveJob;
-      entry.sequence = this.freeSequences.shift() as number;
+      this.assignSequence(entry);
       this.active.push(entry);
+    }
+  }
+
+  /**
+   * Gives the job the free sequence with the longest cached prefix of its prompt, or else the least
+   * recently used one. At least the prompt's last token is always decoded: its logits pick the
+   * first generated token.
+   */
+  private assignSequence(entry: ActiveJob): void {
+    const prompt = entry.job.prompt;
+    let best = 0;
+    let bestShared = 0;
+    for (let i = 0; i < this.freeSequences.length; i++) {
+      const slot = this.freeSequences[i];
+      const shared = commonPrefixLength(slot.cached, prompt);
+      const better = shared > bestShared || (shared === bestShared && slot.lastUsed < this.freeSequences[best].lastUsed);
+      if (better) { best = i; bestShared = shared; }
+    }
+    const slot = this.freeSequences.splice(best, 1)[0];
+    const reuse = Math.min(bestShared, prompt.length - 1);
+    entry.slot = slot;
+    entry.sequence = slot.id;
+    if (reuse < slot.cached.length) entry.trimFrom = reuse > 0 ? reuse : -1;
+    entry.kv = Array.from(prompt.subarray(0, reuse));
+    entry.cachedTokens = reuse;
+    entry.ingested = reuse;
+    entry.position = reuse;
+    slot.cached = [];
+    slot.lastUsed = ++this.useCounter;
+  }
+
+  /** Drops the cells a newly admitted job does not reuse; runs between decodes only. */
+  private applyTrims(): void {
+    for (const entry of this.active) {
+      if (entry.trimFrom === undefined) continue;
+      const from = entry.trimFrom;
+      entry.trimFrom = undefined;
+      if (from === -1) { this.clearCells(entry.sequence); continue; }
+      let trimmed = false;
+      try {
+        trimmed = this.native.removeTokenCellsFromSequence(entry.sequence, from, -1);
+      } catch {
+        trimmed = false;
+      }
+      if (!trimmed) {
+        // Recurrent models cannot drop part of a sequence's state: start it over.
+        this.clearCells(entry.sequence);
+        entry.kv = [];
+        entry.cachedTokens = 0;
+        entry.ingested = 0;
+        entry.position = 0;
+      }
+    }
+  }
+
+  private clearCells(sequence: number): void {
+    try {
+      this.native.disposeSequence(sequence);
+    } catch {
+      // the context is being disposed; nothing left to clear
     }
   }
 
@@ -160,7 +249,7 @@ export class GenerationEngine {
       this.options.hooks?.finished?.(entry.generated, entry.generated > 1 ? seconds / (entry.generated - 1) : 0);
     }
     try {
-      entry.job.onEnd(reason, entry.generated, error);
+      entry.job.onEnd(reason, entry.generated, error, entry.cachedTokens);
     } catch {
       // a listener's failure must not stop the loop that serves the other sequences
     }
@@ -173,25 +262,29 @@ export class GenerationEngine {
       const entry = this.active[i];
       if (!entry.cancelled) continue;
       this.active.splice(i, 1);
-      this.release(entry.sequence);
+      this.release(entry);
       this.finish(entry, 'cancelled');
       removed = true;
     }
     if (removed) { this.admit(); this.changed(); }
   }
 
-  private release(sequence: number): void {
-    try {
-      this.native.disposeSequence(sequence);
-    } catch {
-      // the context is being disposed; nothing left to clear
+  /** Gives the sequence back, with its cells kept for the prefix cache when the job ended normally. */
+  private release(entry: ActiveJob): void {
+    const slot = entry.slot as SequenceSlot;
+    if (entry.keepCells && entry.trimFrom === undefined) {
+      slot.cached = entry.kv;
+    } else {
+      this.clearCells(slot.id);
+      slot.cached = [];
     }
-    this.freeSequences.push(sequence);
+    this.freeSequences.push(slot);
   }
 
   /** Ends an active job now (stop, length, error) and gives its sequence back. */
   private end(entry: ActiveJob, reason: EndReason, error?: unknown): void {
     this.finish(entry, reason, error);
+    entry.keepCells = reason === 'stop' || reason === 'length';
     entry.cancelled = true;
   }
 
@@ -201,6 +294,7 @@ export class GenerationEngine {
     while (true) {
       this.reap();
       if (this.active.length === 0) { this.looping = false; return; }
+      this.applyTrims();
       withLogits.length = 0;
       // Generating sequences first (one token each), then prompt chunks in the space left.
       let size = 0;
@@ -221,6 +315,7 @@ export class GenerationEngine {
         for (const entry of this.active) {
           if (entry.ingested !== entry.job.prompt.length || chunks.some(([e]) => e === entry)) continue;
           entry.logitIndex = native.addToBatch(entry.sequence, entry.position, Uint32Array.of(entry.lastToken), LOGIT_OF_FIRST)[0];
+          entry.kv.push(entry.lastToken);
           entry.position++;
           withLogits.push(entry);
         }
@@ -228,12 +323,13 @@ export class GenerationEngine {
           const tokens = entry.job.prompt.subarray(entry.ingested, entry.ingested + n);
           const last = entry.ingested + n === entry.job.prompt.length;
           const indexes = native.addToBatch(entry.sequence, entry.position, tokens, last ? Uint32Array.of(n - 1) : NO_LOGITS);
+          for (const token of tokens) entry.kv.push(token);
           entry.position += n;
           entry.ingested += n;
           if (last) {
             entry.logitIndex = indexes[0];
             withLogits.push(entry);
-            this.options.hooks?.promptIngested?.(entry.job.prompt.length);
+            this.options.hooks?.promptIngested?.(entry.job.prompt.length, entry.cachedTokens);
           }
         }
         await native.decodeBatch();
@@ -275,6 +371,13 @@ export class GenerationEngine {
       }
     }
   }
+}
+
+function commonPrefixLength(cached: readonly number[], prompt: Uint32Array): number {
+  const n = Math.min(cached.length, prompt.length);
+  let i = 0;
+  while (i < n && cached[i] === prompt[i]) i++;
+  return i;
 }
 
 const LOGIT_OF_FIRST = Uint32Array.of(0);

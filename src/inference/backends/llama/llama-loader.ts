@@ -134,7 +134,10 @@ export function createLlamaLoader(deps: LlamaLoaderDeps): LlamaLoader {
           isEndOfGeneration: (token) => model.isEogToken(token as Token),
           hooks: {
             queueChanged: (running, waiting) => { metrics.running.labels(label).set(running); metrics.waiting.labels(label).set(waiting); },
-            promptIngested: (tokens) => metrics.promptTokens.labels(label).inc(tokens),
+            promptIngested: (tokens, cached) => {
+              metrics.promptTokens.labels(label).inc(tokens);
+              if (cached > 0) { metrics.promptCacheHits.labels(label).inc(); metrics.promptCacheTokens.labels(label).inc(cached); }
+            },
             firstToken: (seconds) => metrics.timeToFirstToken.labels(label).observe(seconds),
             tokenGenerated: () => completionTokens.inc(),
             finished: (generated, perToken) => {

@@ -119,7 +119,7 @@ export class LlamaLanguageModel implements LanguageModel {
         emit(text);
         return stopped;
       },
-      onEnd: (reason: EndReason, generated: number, error?: unknown) => {
+      onEnd: (reason: EndReason, generated: number, error?: unknown, cachedTokens = 0) => {
         signal?.removeEventListener('abort', onOuterAbort);
         if (reason === 'error') { stream.close(error); return; }
         if (reason === 'cancelled') { stream.close(); return; }
@@ -128,7 +128,7 @@ export class LlamaLanguageModel implements LanguageModel {
         emit(tail.text);
         if (tail.stopped) finishReason = 'stop';
         else emit(stops.flush());
-        stream.push({ type: 'end', finishReason, usage: { promptTokens: promptLength, completionTokens: generated } });
+        stream.push({ type: 'end', finishReason, usage: { promptTokens: promptLength, completionTokens: generated, cachedTokens } });
         stream.close();
       },
     });

@@ -9,6 +9,8 @@ const TPOT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 
 export interface LlmMetrics {
   promptTokens: Counter<'model'>;
+  promptCacheHits: Counter<'model'>;
+  promptCacheTokens: Counter<'model'>;
   completionTokens: Counter<'model'>;
   timeToFirstToken: Histogram<'model'>;
   timePerOutputToken: Histogram<'model'>;
@@ -26,6 +28,8 @@ export function llmMetrics(registry: Registry): LlmMetrics {
   const reuse = <M>(name: string, create: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? create();
   const metrics: LlmMetrics = {
     promptTokens: reuse('forja_llm_prompt_tokens_total', () => new Counter({ name: 'forja_llm_prompt_tokens_total', help: 'Prompt tokens processed, per model.', labelNames: ['model'], registers })),
+    promptCacheHits: reuse('forja_llm_prompt_cache_hits_total', () => new Counter({ name: 'forja_llm_prompt_cache_hits_total', help: 'Requests whose prompt reused cached KV cells of an earlier one, per model.', labelNames: ['model'], registers })),
+    promptCacheTokens: reuse('forja_llm_prompt_cache_tokens_total', () => new Counter({ name: 'forja_llm_prompt_cache_tokens_total', help: 'Prompt tokens reused from the prompt-prefix cache instead of decoded, per model.', labelNames: ['model'], registers })),
     completionTokens: reuse('forja_llm_completion_tokens_total', () => new Counter({ name: 'forja_llm_completion_tokens_total', help: 'Tokens generated, per model.', labelNames: ['model'], registers })),
     timeToFirstToken: reuse('forja_llm_time_to_first_token_seconds', () => new Histogram({ name: 'forja_llm_time_to_first_token_seconds', help: 'Time from admission to the first generated token.', labelNames: ['model'], buckets: TTFT_BUCKETS, registers })),
     timePerOutputToken: reuse('forja_llm_time_per_output_token_seconds', () => new Histogram({ name: 'forja_llm_time_per_output_token_seconds', help: 'Mean time between generated tokens, per request.', labelNames: ['model'], buckets: TPOT_BUCKETS, registers })),

@@ -18,6 +18,8 @@ export interface NativeContext {
   decodeBatch(): Promise<void>;
   sampleToken(batchLogitIndex: number, sampler: NativeSampler): Promise<number>;
   disposeSequence(sequenceId: number): void;
+  /** Drops the cells of positions [start, end) (end -1: to the end); false when the model cannot (recurrent state). */
+  removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
 }
 
 export interface SamplerConfig {
@@ -68,7 +70,7 @@ export function nativeHandles(llama: Llama, model: LlamaModel, context: LlamaCon
   const nativeModel = (model as unknown as { _model?: NativeModel })._model;
   const bindings = bindingsOf(llama);
   const missing: string[] = [];
-  for (const name of ['initBatch', 'addToBatch', 'decodeBatch', 'sampleToken', 'disposeSequence'] as const) {
+  for (const name of ['initBatch', 'addToBatch', 'decodeBatch', 'sampleToken', 'disposeSequence', 'removeTokenCellsFromSequence'] as const) {
     if (typeof nativeContext?.[name] !== 'function') missing.push(`context.${name}`);
   }
   if (typeof nativeModel?.detokenize !== 'function') missing.push('model.detokenize');
