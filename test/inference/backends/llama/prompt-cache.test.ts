@@ -11,7 +11,6 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createLlamaLoader } from '../../../../src/inference/backends/llama/index.js';
-import type { LanguageModel } from '../../../../src/inference/types.js';
 import { writeTinyLlamaGguf, writeTinyMambaGguf } from '../../../helpers/gguf-writer.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'forja-prompt-cache-'));
