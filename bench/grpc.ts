@@ -8,7 +8,7 @@
  *   same setting. Target: >= 0.8x direct best.
  * Falls back to generated models when ../shared/models is absent. `--quick` shortens every phase.
  */
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Pool } from 'undici';
 import { benchRepo } from './lib/model-repo.js';
-import { startListening, type Child } from './lib/processes.js';
+import { processCpuMs as cpuMs, startListening, type Child } from './lib/processes.js';
 import { median, percentile, round } from '../src/telemetry/stats.js';
 import { writeAddModel, writeMlpModel } from '../support/onnx-models.js';
 
@@ -59,19 +59,6 @@ async function startForja(repoDir: string, env: Record<string, string>): Promise
   const child = await startListening(process.execPath, [CLI, 'serve', '--config', config, '--port', '0', '--grpc-port', '0'], env);
   if (!child.grpcAddress) throw new Error('the ready line names no grpc:// address');
   return { ...child, grpc: child.grpcAddress };
-}
-
-/**
- * CPU time (user + system, ms) a process has used, from /proc: unlike wall time it does not grow
- * when other processes share the cores, so it compares protocols fairly on a busy machine.
- */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
 }
 
 // ---------- clients ----------

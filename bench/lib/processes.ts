@@ -1,5 +1,6 @@
-/** Starts a child process that prints "listening on http://…" and returns its URL and a stop function. */
+/** Child processes of the benchmarks: start one that prints "listening on http://…" (its URL and a stop function), read its CPU time. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Child {
   url: string;
@@ -34,4 +35,17 @@ export async function startListening(command: string, args: string[], env: NodeJ
       await exited;
     },
   };
+}
+
+/**
+ * CPU time (user + system, ms) a process has used, from /proc: unlike wall time it does not grow
+ * when other processes share the cores, so it compares protocols fairly on a busy machine.
+ */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
 }

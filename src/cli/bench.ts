@@ -21,9 +21,9 @@ interface BenchFlags {
 export function registerBenchCommand(program: Command): void {
   const bench = program
     .command('bench')
-    .description('run the benchmarks (serving, llm, jobs), write one JSON report, optionally gate on a baseline')
+    .description('run the benchmarks (serving, llm, jobs, streaming), write one JSON report, optionally gate on a baseline')
     .option('--quick', 'short runs that fit in CI')
-    .option('--only <names>', 'comma-separated benchmarks to run (serving,llm,jobs)')
+    .option('--only <names>', 'comma-separated benchmarks to run (serving,llm,jobs,streaming)')
     .option('-o, --out <file>', 'where to write the report', 'bench/results/report.json')
     .option('--compare <baseline>', 'a previous report; exit 1 when a ratio regressed beyond the tolerance')
     .option('--tolerance <pct>', 'allowed drop of a ratio before it counts as a regression', '10%')
