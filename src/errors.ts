@@ -65,6 +65,9 @@ const catalogue = {
   MODEL_MEMORY_BUDGET: 503,
   MODEL_WRONG_KIND: 400,
   MODEL_CONFIG_INVALID: 400,
+  // sequences (stateful models over REST and gRPC)
+  SEQUENCE_ID_REQUIRED: 400,
+  SEQUENCE_UNKNOWN: 400,
   // scheduling
   QUEUE_FULL: 503,
   REQUEST_TIMEOUT: 503,

@@ -1,7 +1,8 @@
 /**
  * The protocol-neutral entry point for tensor inference: HTTP routes and pipelines both call
  * infer(). It takes a lease on the model version from the manager (loading it if needed), checks
- * the tensors, and hands them to that version's dynamic batcher.
+ * the tensors, and hands them to that version's dynamic batcher. A request to a stateful model
+ * (model.yaml `sequence:`) is a step of the sequence it names instead (sequences.ts).
  */
 import type { ModelManager } from './model-manager.js';
 import { isTensorModel, type Tensor, type TensorModel, type TensorSpec } from './types.js';
@@ -10,6 +11,8 @@ import { validateInputs, validateOutputNames } from './input-validation.js';
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import { errors } from '../errors.js';
 import { InferenceStatistics, type ModelStatistics } from './statistics.js';
+import { SessionService } from './sessions.js';
+import { SequenceStore, type SequenceFlags } from './sequences.js';
 import { effectiveConfig, type BatchingDefaults, type EffectiveConfig, type RuntimeDefaults } from './effective-config.js';
 
 export type { BatchingDefaults } from './effective-config.js';
@@ -24,6 +27,8 @@ export interface InferRequest {
   background?: boolean;
   /** The caller will not read the input buffers again (they may be moved to a worker thread). */
   disposable?: boolean;
+  /** Triton's sequence_id / sequence_start / sequence_end: required by a stateful model, ignored by others. */
+  sequence?: SequenceFlags;
 }
 
 export interface InferResult {
@@ -46,8 +51,13 @@ export class InferenceService {
   private batchers = new WeakMap<TensorModel, DynamicBatcher>();
   /** The options object each live batcher reads on every cut, so a config reload can retune it in place. */
   private liveOptions = new Map<TensorModel, { options: BatcherOptions; config: TensorModelConfigLike }>();
+  /** Sessions with server-kept state: WebSocket streams open them, sequences over REST and gRPC are keyed ones. */
+  readonly sessions: SessionService;
+  private readonly sequences: SequenceStore;
 
   constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults, private readonly runtime: RuntimeDefaults = { threads: 1, execution: 'auto', executionProviders: 'auto' }) {
+    this.sessions = new SessionService(manager, metrics, this.statistics, () => this.defaults.maxBatchSize);
+    this.sequences = new SequenceStore(this.sessions);
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
       if (!isTensorModel(model)) return;
@@ -72,6 +82,10 @@ export class InferenceService {
   }
 
   async infer(request: InferRequest): Promise<InferResult> {
+    if (this.sessions.isStateful(request.model)) {
+      const step = await this.sequences.step(request);
+      return { model: request.model, version: step.version, outputs: step.outputs };
+    }
     const arrived = performance.now();
     const lease = await this.manager.acquire(request.model, request.version);
     const stats = this.statistics.of(lease.source.name, lease.source.version);

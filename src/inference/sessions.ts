@@ -5,7 +5,9 @@
  * same time run as one batch: each input is stacked along its batch axis (the state's own
  * `batch_axis`, axis 0 otherwise), scalars equal across the steps are passed once, and the
  * outputs are split back the same way, the state outputs becoming each session's next state.
- * A session is freed at close or after `idle_timeout_s` without a step.
+ * A session is freed at close or after `idle_timeout_s` without a step. A WebSocket owns one
+ * session (protocols/v2/stream.ts); over REST and gRPC a session is a sequence named by the
+ * client's sequence_id (sequences.ts). Both kinds share one batcher per model version.
  */
 import type { ModelManager, Lease } from './model-manager.js';
 import { isTensorModel, type Tensor, type TensorModel, type TensorSpec } from './types.js';
@@ -175,9 +177,15 @@ export class SessionService {
     for (const s of [...this.sessions]) this.close(s);
   }
 
-  /** One step: the client's inputs plus the session's state, batched with other sessions' steps. */
-  step(session: Session, inputs: Tensor[], outputNames?: string[]): Promise<StepResult> {
-    const run = session.busy.then(() => this.runStep(session, inputs, outputNames));
+  /**
+   * One step: the client's inputs plus the session's state, batched with other sessions' steps.
+   * Steps of one session run in the order step() was called; `reset` starts this one from zeros.
+   */
+  step(session: Session, inputs: Tensor[], outputNames?: string[], options: { reset?: boolean } = {}): Promise<StepResult> {
+    const run = session.busy.then(() => {
+      if (options.reset) session.state = undefined;
+      return this.runStep(session, inputs, outputNames);
+    });
     session.busy = run.catch(() => undefined);
     return run;
   }

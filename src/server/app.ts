@@ -18,7 +18,6 @@ import { v2Routes, V2_EXTENSIONS } from '../protocols/v2/index.js';
 import { GrpcServer } from '../protocols/grpc/index.js';
 import { routeUpgrades, streamRoute } from '../protocols/v2/stream.js';
 import { CodecPool } from '../protocols/v2/codec-pool.js';
-import { SessionService } from '../inference/sessions.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
 import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
@@ -110,7 +109,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     isReady: () => ready,
   });
 
-  const sessions = new SessionService(manager, metrics, inference.statistics, () => config.models.max_batch_size);
+  const sessions = inference.sessions;
   routeUpgrades(app);
   let streams: { closeAll(): void } | undefined;
   await app.register(async (scope) => {

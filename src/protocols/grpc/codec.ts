@@ -9,6 +9,7 @@ import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
 import { DATATYPE_INFO, DATATYPES, elementCount, isDatatype } from '../../inference/datatypes.js';
 import { errors } from '../../errors.js';
 import { decodeBinaryData, encodeBinaryData } from '../v2/binary-tensors.js';
+import { sequenceFlags, type SequenceFlags } from '../../inference/sequences.js';
 
 type ContentsField = 'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents';
 type Contents = Partial<Record<ContentsField, unknown[]>>;
@@ -47,6 +48,8 @@ export interface DecodedGrpcInfer {
   outputNames?: string[];
   /** Answer with raw_output_contents (the request was raw, or an output has no typed field). */
   raw: boolean;
+  /** Triton's sequence parameters (`sequence_id` as uint64_param, int64_param or string_param; `sequence_start`, `sequence_end` as bool_param). */
+  sequence?: SequenceFlags;
 }
 
 export function decodeInferRequest(req: GrpcInferRequest): DecodedGrpcInfer {
@@ -79,7 +82,20 @@ export function decodeInferRequest(req: GrpcInferRequest): DecodedGrpcInfer {
     if (!o.name) throw errors.REQUEST_INVALID(`invalid infer request: outputs.${i}.name: required`);
     return o.name;
   }) : undefined;
-  return { model: req.model_name, version: req.model_version || undefined, id: req.id, inputs, outputNames, raw: raw.length > 0 };
+  return { model: req.model_name, version: req.model_version || undefined, id: req.id, inputs, outputNames, raw: raw.length > 0, sequence: sequenceFlags(plainParameters(req.parameters)) };
+}
+
+/** Each InferParameter as the value its oneof holds (64-bit integers as bigints), as REST's JSON would carry it. */
+function plainParameters(parameters: Record<string, InferParameter> | undefined): Record<string, unknown> | undefined {
+  if (!parameters) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(parameters)) {
+    const choice = p.parameter_choice;
+    if (choice === undefined) continue;
+    const value = p[choice];
+    out[name] = choice === 'int64_param' || choice === 'uint64_param' ? BigInt(value as string) : value;
+  }
+  return out;
 }
 
 function filledFields(contents: Contents | null): ContentsField[] {

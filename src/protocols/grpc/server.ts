@@ -124,7 +124,7 @@ export class GrpcServer {
     let version = req.model_version ?? '';
     try {
       const decoded = decodeInferRequest(req);
-      const result = await inference.infer({ model: decoded.model, version: decoded.version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
+      const result = await inference.infer({ model: decoded.model, version: decoded.version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true, sequence: decoded.sequence });
       version = result.version;
       return encodeInferResponse(decoded.model, result.version, decoded.id, result.outputs, decoded.raw);
     } catch (err) {

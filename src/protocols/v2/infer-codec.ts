@@ -8,6 +8,7 @@ import { parseJsonBytes } from '../../http/json-body.js';
 import { inferRequestSchema } from './schemas.js';
 import { decodeJsonData, toJsonOutput } from './json-tensors.js';
 import { decodeBinaryData, encodeBinaryData } from './binary-tensors.js';
+import { sequenceFlags, type SequenceFlags } from '../../inference/sequences.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -18,6 +19,8 @@ export interface DecodedInfer {
   outputNames?: string[];
   /** Output names to send as binary data. */
   binaryOutputs: Set<string>;
+  /** Triton's sequence parameters (`parameters.sequence_id`, `sequence_start`, `sequence_end`). */
+  sequence?: SequenceFlags;
 }
 
 export function decodeInferRequest(raw: Buffer, headerLength: string | string[] | undefined): DecodedInfer {
@@ -40,6 +43,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     throw errors.REQUEST_INVALID(`invalid infer request: ${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   const body = result.data;
+  const sequence = sequenceFlags(body.parameters);
   let offset = 0;
   const inputs = body.inputs.map((input, index): Tensor => {
     const size = input.parameters?.binary_data_size;
@@ -65,7 +69,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
     if (wanted === true || (wanted === undefined && allBinary)) binaryOutputs.add(o.name);
     return o.name;
   });
-  return { id: body.id, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs };
+  return { id: body.id, inputs, outputNames, binaryOutputs: allBinary && !outputNames ? new Set(['*']) : binaryOutputs, sequence };
 }
 
 /** Replaces each input's `data` array with an empty one and returns the arrays by input index. */

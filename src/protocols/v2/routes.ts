@@ -77,7 +77,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       const limit = inferLimit(inference, model, version, options.bodyLimit);
       if (req.body.length > limit.bytes) throw tooLarge(req.body.length, limit);
       const decoded = await codecs.decode(req.body, req.headers[HEADER_LENGTH]);
-      const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
+      const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true, sequence: decoded.sequence });
       resolvedVersion = result.version;
       const encoded = await codecs.encode(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength !== undefined) {
