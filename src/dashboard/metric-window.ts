@@ -25,7 +25,7 @@ async function valuesOf(registry: Registry, name: string): Promise<PromValue[]> 
   return data.values as PromValue[];
 }
 
-/** Sums a counter by the key `keyOf` builds from its labels (other labels are summed over). */
+/** Sums a counter (or a gauge's current values) by the key `keyOf` builds from its labels (other labels are summed over). */
 export async function readCounter(registry: Registry, name: string, keyOf: (labels: Record<string, string | number>) => string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const v of await valuesOf(registry, name)) {

@@ -27,6 +27,26 @@ export interface ModelRow {
   tokensPerSec?: number;
 }
 
+/** One model's requests over one protocol. */
+export interface ProtocolTraffic {
+  /** Since start, every status. */
+  requests: number;
+  /** Over the last sample interval. */
+  requestsPerSec: number;
+}
+
+/** One model's traffic, all versions together: open streaming sessions and requests by protocol. */
+export interface TrafficRow {
+  model: string;
+  /** Streaming sessions holding server-kept state (the gauge forja_sessions_active). */
+  sessions: number;
+  /**
+   * By the request metrics' `protocol` label: `v2` (REST), `grpc`, `websocket` (stream messages),
+   * `openai`. A protocol the model has had no request over is absent.
+   */
+  protocols: Record<string, ProtocolTraffic>;
+}
+
 export interface StepRow {
   name: string;
   state: string;
@@ -91,6 +111,8 @@ export interface DashboardSnapshot {
   uptimeSeconds: number;
   serverVersion: string;
   models: ModelRow[];
+  /** One row per model name of the repository, in the models table's order. */
+  traffic: TrafficRow[];
   jobs?: JobsSection;
   machine: MachineSection;
   banners: Banner[];

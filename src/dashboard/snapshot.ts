@@ -1,6 +1,7 @@
 /**
  * Builds the dashboard's snapshot from the live server: the model manager's status, the prom-client
- * registry (request counters and latency/batch histograms, read as deltas between samples), the
+ * registry (request counters by version and by protocol, the streaming sessions gauge, latency/batch
+ * histograms, read as deltas between samples), the
  * pipeline service (counts, recent jobs with their steps, failures) and the process and machine.
  * One sampler per server; every watcher shares its samples, so rates do not depend on how many
  * browsers are open.
@@ -12,7 +13,7 @@ import type { PipelineService } from '../pipelines/service.js';
 import type { JobView } from '../pipelines/job-view.js';
 import { GpuProbe } from '../telemetry/gpu-probe.js';
 import { histogramDelta, quantile, readCounter, readHistogram, type HistogramPoint } from './metric-window.js';
-import type { Banner, DashboardSnapshot, JobRow, JobsSection, MachineSection, ModelRow } from './snapshot-types.js';
+import type { Banner, DashboardSnapshot, JobRow, JobsSection, MachineSection, ModelRow, TrafficRow } from './snapshot-types.js';
 
 export interface SnapshotSources {
   manager: ModelManager;
@@ -31,6 +32,9 @@ interface Reading {
   cpu: NodeJS.CpuUsage;
   requests: Map<string, number>;
   errors: Map<string, number>;
+  /** Requests by model and protocol label. */
+  byProtocol: Map<string, number>;
+  sessions: Map<string, number>;
   latency: Map<string, HistogramPoint>;
   batch: Map<string, HistogramPoint>;
   tokens: Map<string, number>;
@@ -39,6 +43,7 @@ interface Reading {
 
 const byVersion = (l: Record<string, string | number>) => `${l.model}\u0000${l.version}`;
 const byModel = (l: Record<string, string | number>) => String(l.model);
+const byProtocol = (l: Record<string, string | number>) => `${l.model}\u0000${l.protocol}`;
 const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
 
 function errorText(e: { message?: string; code?: string; step?: string } | undefined): string | undefined {
@@ -76,12 +81,14 @@ export class SnapshotBuilder {
     while (this.readings.length > 1 && reading.at - this.readings[0].at > this.windowMs) this.readings.shift();
 
     const models = this.models(reading, previous, base);
+    const traffic = this.traffic(reading, previous);
     const jobs = await this.jobs(reading, previous);
     return {
       at: reading.at,
       uptimeSeconds: Math.round(process.uptime()),
       serverVersion: this.sources.serverVersion,
       models,
+      traffic,
       jobs,
       machine: this.machine(reading, previous),
       banners: await this.banners(models),
@@ -106,6 +113,8 @@ export class SnapshotBuilder {
       cpu: process.cpuUsage(),
       requests,
       errors,
+      byProtocol: await readCounter(registry, 'forja_inference_requests_total', byProtocol),
+      sessions: await readCounter(registry, 'forja_sessions_active', byModel),
       latency: await readHistogram(registry, 'forja_inference_request_duration_seconds', byVersion),
       batch: await readHistogram(registry, 'forja_inference_batch_size', byVersion),
       tokens: await readCounter(registry, 'forja_llm_completion_tokens_total', byModel),
@@ -132,6 +141,20 @@ export class SnapshotBuilder {
         batchSize: batchWindow && batchWindow.count > 0 ? batchWindow.sum / batchWindow.count : undefined,
         tokensPerSec: tokens !== undefined && previous ? (tokens - (previous.tokens.get(s.name) ?? 0)) / seconds : undefined,
       };
+    });
+  }
+
+  private traffic(now: Reading, previous: Reading | undefined): TrafficRow[] {
+    const seconds = previous ? Math.max(0.001, (now.at - previous.at) / 1000) : 0;
+    const names = [...new Set(this.sources.manager.status().map((s) => s.name))];
+    return names.map((model) => {
+      const protocols: TrafficRow['protocols'] = {};
+      for (const [key, requests] of now.byProtocol) {
+        const [m, protocol] = key.split('\u0000');
+        if (m !== model) continue;
+        protocols[protocol] = { requests, requestsPerSec: previous ? (requests - (previous.byProtocol.get(key) ?? 0)) / seconds : 0 };
+      }
+      return { model, sessions: now.sessions.get(model) ?? 0, protocols };
     });
   }
 

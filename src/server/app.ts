@@ -113,7 +113,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   routeUpgrades(app);
   let streams: { closeAll(): void } | undefined;
   await app.register(async (scope) => {
-    streams = streamRoute(scope, { inference, sessions, bodyLimit: config.server.body_limit_bytes, maxConnections: config.server.max_stream_connections, codecs });
+    streams = streamRoute(scope, { inference, sessions, bodyLimit: config.server.body_limit_bytes, maxConnections: config.server.max_stream_connections, codecs, metrics });
   });
 
   const modelSource: OpenAIModelSource = {

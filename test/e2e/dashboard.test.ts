@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real
  * `forja serve` child process: the page loads under its CSP, an HTTP inference shows in the model's
- * counters, a job runs to done, a failing job's HTML error renders as text and a click on Retry
+ * counters, an open WebSocket session and a gRPC call show in the traffic panel (sessions open, requests
+ * by protocol) and the session count falls back when the socket closes, a job runs to done, a failing job's HTML error renders as text and a click on Retry
  * makes it succeed, a click on Cancel stops a running job (its step shows cancelled), and a click on a
  * job's id opens its view with its steps and stored log. A screenshot goes to test-artifacts/.
  */
@@ -11,10 +12,12 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
 import { BROWSER_SKIP, launchBrowser, watchPage } from '../helpers/browser.js';
 import { REPO_ROOT, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel, writeCorruptModel } from '../helpers/onnx-models.js';
+import { inferenceClient } from '../helpers/grpc-client.js';
 
 
 const HOSTILE = '<img src=x id="injected"> <b>upstream</b> refused';
@@ -69,12 +72,15 @@ describe('dashboard in a browser', { skip: BROWSER_SKIP, timeout: 120_000 }, () 
   before(async () => {
     repo = tempRepo();
     writeAddModel(repo.versionPath('add', '1'));
+    // The add model with B as server-kept state fed by SUM: a running sum, streamed as a session.
+    writeAddModel(repo.versionPath('acc', '1'));
+    repo.modelYaml('acc', 'sequence:\n  state:\n    - { input: B, output: SUM }\n');
     writeCorruptModel(path.join(repo.dir, 'broken.onnx'));
     work = mkdtempSync(path.join(os.tmpdir(), 'forja-dash-'));
     const pipelinesDir = path.join(work, 'pipelines');
     mkdirSync(pipelinesDir);
     for (const [file, source] of Object.entries(PIPELINES)) writeFileSync(path.join(pipelinesDir, file), source);
-    server = await startServer(['--models', repo.dir, '--pipelines', pipelinesDir, '--data', path.join(work, 'data')]);
+    server = await startServer(['--models', repo.dir, '--pipelines', pipelinesDir, '--data', path.join(work, 'data'), '--grpc-port', '0']);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await watchPage(page, pageErrors, { consoleErrors: true });
@@ -117,6 +123,41 @@ describe('dashboard in a browser', { skip: BROWSER_SKIP, timeout: 120_000 }, () 
       const cell = document.querySelector('tr[data-model="add"] [data-field="requests"]');
       return cell !== null && Number(cell.textContent?.trim().split(' ')[0]) >= n;
     }, before + 1);
+  });
+
+  test('an open WebSocket session and a gRPC call show as streaming sessions and requests by protocol', async () => {
+    const cell = (model: string, field: string) => `#traffic-table tr[data-model="${model}"] ${field}`;
+    const showsAtLeast = (selector: string, n: number) => page.waitForFunction(([sel, min]) => {
+      const el = document.querySelector(sel as string);
+      return el !== null && Number(el.textContent?.trim().split(' ')[0]) >= (min as number);
+    }, [selector, n] as const);
+    await page.waitForSelector(cell('acc', '[data-field="sessions"]'));
+    assert.equal((await page.textContent(cell('acc', '[data-field="sessions"]')))?.trim(), '0');
+
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v2/models/acc/stream`);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    const reply = new Promise<any>((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
+    ws.send(JSON.stringify({ inputs: [{ name: 'A', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }));
+    assert.deepEqual((await reply).outputs.map((o: any) => o.name), ['DIFF'], 'the state output stays on the server');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.trim() === '1', cell('acc', '[data-field="sessions"]'));
+    await page.waitForFunction(() => document.querySelector('#sessions-total')?.textContent === '1 streaming session open');
+    await showsAtLeast(cell('acc', '[data-protocol="websocket"]'), 1);
+
+    const grpcBefore = Number((await page.textContent(cell('add', '[data-protocol="grpc"]')))?.trim().split(' ')[0]);
+    const client = inferenceClient(server.grpcAddress!);
+    try {
+      const answer = await client.ModelInfer({ model_name: 'add', inputs: ['A', 'B'].map((name) => ({ name, datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } })) });
+      assert.deepEqual(answer.outputs.map((o: any) => o.name).sort(), ['DIFF', 'SUM']);
+    } finally {
+      client.close();
+    }
+    await showsAtLeast(cell('add', '[data-protocol="grpc"]'), grpcBefore + 1);
+    assert.equal(await page.textContent(cell('add', '[data-protocol="websocket"]')), '0', 'the gRPC call is not counted as another protocol');
+
+    ws.close();
+    await closed;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.trim() === '0', cell('acc', '[data-field="sessions"]'));
   });
 
   test('a job runs to done', async () => {

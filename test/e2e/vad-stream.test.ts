@@ -2,7 +2,8 @@
  * Streaming sessions with server-kept state over WebSocket, against a real `forja serve` and the real
  * silero VAD model (../shared/models/onnx/silero_vad.onnx; skipped when absent): probabilities equal
  * a direct onnxruntime run chunk by chunk with the state carried by hand, on one socket and on 50 at
- * once (batched across sessions, no bleeding between them), errors as frames, state freed at close.
+ * once (batched across sessions, no bleeding between them), errors as frames, state freed at close,
+ * every message counted in the request metrics with protocol="websocket" and the status REST would answer.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,6 +116,8 @@ describe('VAD over a WebSocket session', { skip: present ? false : `${VAD} not p
   });
 
   test('errors come back as frames and the session goes on; state inputs are refused', async () => {
+    const counted = async (status: number) => Number(new RegExp(`protocol="websocket",model="vad",version="1",status="${status}"\\} (\\d+)`).exec(await metric('forja_inference_requests_total'))?.[1] ?? 0);
+    const [ok0, refused0] = [await counted(200), await counted(400)];
     const c = await connect();
     c.send('{"inputs": [');
     assert.match((await c.next()).error, /malformed JSON/);
@@ -132,6 +135,8 @@ describe('VAD over a WebSocket session', { skip: present ? false : `${VAD} not p
     assert.equal((await c.next()).outputs[0].name, 'output');
     c.ws.close();
     await c.closed;
+    assert.equal(await counted(400) - refused0, 4, 'each refused message counts as a 400 over the websocket protocol');
+    assert.equal(await counted(200) - ok0, 1);
   });
 
   test('binary frames: length-prefixed JSON header and tensor bytes, answered the same way', async () => {

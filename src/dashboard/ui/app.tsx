@@ -14,6 +14,7 @@ import { emptyHistory, record, type History } from './history.js';
 import { JobsPanel } from './jobs.js';
 import { MachinePanel } from './machine.js';
 import { ModelsTable } from './models.js';
+import { TrafficTable } from './traffic.js';
 
 type Connection = 'connecting' | 'live' | 'reconnecting';
 
@@ -70,6 +71,10 @@ function App() {
           {snapshot.models.some((m) => m.kind === 'llm')
             ? <Chart title="LLM tokens/s" series={[{ label: 'tokens/s', stroke: '#7a4fd6' }]} data={[t, history.tokensPerSec]} /> : null}
         </div>
+      </section>
+      <section id="traffic">
+        <h2>Traffic by protocol</h2>
+        <TrafficTable traffic={snapshot.traffic} models={snapshot.models} />
       </section>
       <section id="jobs">
         <h2>Jobs</h2>

@@ -24,6 +24,7 @@ import type { InferenceService } from '../../inference/inference-service.js';
 import type { SessionService, Session } from '../../inference/sessions.js';
 import { errors } from '../../errors.js';
 import { plainErrorBody, toHttpError } from '../../http/errors.js';
+import type { ServingMetrics } from '../../telemetry/metrics.js';
 import type { CodecPool } from './codec-pool.js';
 import type { DecodedInfer } from './infer-codec.js';
 
@@ -39,6 +40,8 @@ export interface StreamOptions {
   maxConnections: number;
   /** The REST route's pool: a large frame is decoded (and a large answer encoded) off the event loop. */
   codecs: CodecPool;
+  /** Each message counts as a request with protocol="websocket", its status the one REST would answer. */
+  metrics: ServingMetrics;
 }
 
 const upgradeHeads = new WeakMap<IncomingMessage, Buffer>();
@@ -105,7 +108,7 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
       flowControl();
       const decoding = decodeFrame(toBuffer(data), isBinary);
       const inTurn = started.then(() => decoding);
-      const answer = answerOne(model, session, inTurn);
+      const answer = answerOne(model, session, inTurn, performance.now());
       started = inTurn.catch(() => undefined);
       chain = chain.then(async () => {
         const frame = await answer;
@@ -128,12 +131,15 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
     return options.codecs.decode(data.subarray(4), String(data.readUInt32LE(0)));
   }
 
-  async function answerOne(model: string, session: Session | undefined, decoding: Promise<DecodedInfer>): Promise<{ data: string | Buffer; binary: boolean }> {
+  async function answerOne(model: string, session: Session | undefined, decoding: Promise<DecodedInfer>, arrived: number): Promise<{ data: string | Buffer; binary: boolean }> {
+    let status = 200;
+    let version = session?.version ?? '';
     try {
       const decoded = await decoding;
       const result = session
         ? await options.sessions.step(session, decoded.inputs, decoded.outputNames)
         : await options.inference.infer({ model, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true });
+      version = result.version;
       const encoded = await options.codecs.encode(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);
       if (encoded.headerLength === undefined) return { data: encoded.payload, binary: false };
       const prefix = Buffer.alloc(4);
@@ -141,8 +147,13 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
       return { data: Buffer.concat([prefix, encoded.payload as Buffer]), binary: true };
     } catch (err) {
       const e = toHttpError(err);
+      status = e.statusCode;
       if (e.code === 'FORJA_ERR_INTERNAL') app.log.error({ err }, 'stream message failed');
       return { data: JSON.stringify(plainErrorBody(e)), binary: false };
+    } finally {
+      // The socket was opened for a known model, so its name is a bounded label.
+      options.metrics.requests.labels('websocket', model, version, String(status)).inc();
+      if (status === 200) options.metrics.requestDuration.labels('websocket', model, version).observe((performance.now() - arrived) / 1000);
     }
   }
 
