@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractRatios, type RatioMap } from './compare.js';
 
-export const BENCHMARKS = ['serving', 'llm', 'jobs', 'streaming'] as const;
+export const BENCHMARKS = ['serving', 'llm', 'llm-conversation', 'jobs', 'streaming'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** dist/src/benchmarking/report.js → dist/bench */
