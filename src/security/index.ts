@@ -15,7 +15,7 @@ import type { ForjaConfig } from '../config/schema.js';
 import { loadApiKeys, type ApiKeyStore } from './api-keys.js';
 import { authHook } from './auth-hook.js';
 import { assertSafeBinding } from './exposure.js';
-import { registerRateLimit } from './rate-limit.js';
+import { registerRateLimit, type CallLimiter } from './rate-limit.js';
 import { requireRouteAccess } from './route-access.js';
 import { SessionStore } from './sessions.js';
 
@@ -24,6 +24,7 @@ export { accessOf, acceptsSessionCookie, requireRouteAccess, type Access } from 
 export { isLoopbackHost, assertSafeBinding } from './exposure.js';
 export { principalOf, secretIn, identityOf, type Identity } from './credentials.js';
 export { loginRequired, authenticatedBySession, requireScope } from './auth-hook.js';
+export type { CallLimiter, CallOrigin } from './rate-limit.js';
 export { SessionStore, sessionIdOf, sessionCookie, isSameOrigin, CLEAR_SESSION_COOKIE } from './sessions.js';
 
 type SecurityConfig = ForjaConfig['security'];
@@ -46,6 +47,11 @@ export interface Security {
    * registered then; registering it later is not possible on a listening server).
    */
   readonly rateLimitReloadable: boolean;
+  /**
+   * The HTTP rate limit for a call that does not come through Fastify (gRPC): the same buckets and
+   * message; throws RATE_LIMITED over the limit. Lets everything through when limiting was off at start.
+   */
+  readonly limitCall: CallLimiter;
   /**
    * Takes a reloaded security section: reads the keys again (environment variable and key file),
    * and switches CORS origins and the rate limit. Throws, keeping every running setting, when the
@@ -94,7 +100,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     exposedHeaders: ['x-request-id', 'retry-after', 'location', 'inference-header-content-length'],
     maxAge: 600,
   });
-  if (rateLimitReloadable) await registerRateLimit(app, () => settings.rate_limit.requests_per_minute, () => keys);
+  const limitCall: CallLimiter = rateLimitReloadable ? await registerRateLimit(app, () => settings.rate_limit.requests_per_minute, () => keys) : () => undefined;
   // Always installed: it lets everything through while no keys are configured, and a reload may add some.
   app.addHook('onRequest', authHook(() => keys, sessions));
   options.logger?.info({ apiKeys: keys.names(), corsOrigins: settings.cors_origins, requestsPerMinute: settings.rate_limit.requests_per_minute }, keys.size > 0 ? 'API keys required' : 'API keys off');
@@ -106,6 +112,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     sessions,
     routes,
     rateLimitReloadable,
+    limitCall,
     apply(next) {
       // Everything is checked before anything changes, so a bad key file leaves the old keys in force.
       const nextKeys = loadApiKeys({ envName: next.api_keys_env, file: next.api_keys_file, env: options.env });

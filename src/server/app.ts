@@ -142,6 +142,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     bodyLimit: config.server.body_limit_bytes,
     isReady: () => ready,
     keys: () => security.keys,
+    rateLimit: security.limitCall,
     logger,
   });
 

@@ -8,12 +8,12 @@ import { Server, ServerCredentials, status as Status, type Metadata, type Server
 import type { Logger } from 'pino';
 import type { InferenceService } from '../../inference/inference-service.js';
 import type { ServingMetrics } from '../../telemetry/metrics.js';
-import type { Access, ApiKeyStore } from '../../security/index.js';
+import type { Access, ApiKeyStore, CallLimiter } from '../../security/index.js';
 import { errors, toForjaError } from '../../errors.js';
 import { loadServices, UndecodableMessage, INFERENCE_SERVICE } from './proto.js';
 import { decodeInferRequest, encodeInferResponse, type GrpcInferRequest } from './codec.js';
 import { toServiceError } from './status.js';
-import { authorize } from './auth.js';
+import { authorize, limitCall } from './auth.js';
 import { HealthService } from './health.js';
 
 export interface GrpcOptions {
@@ -27,6 +27,8 @@ export interface GrpcOptions {
   isReady: () => boolean;
   /** The API keys in force now (a reload may replace them). */
   keys: () => ApiKeyStore;
+  /** The HTTP rate limit (security.rate_limit), counted per call in the same buckets. */
+  rateLimit: CallLimiter;
   logger: Logger;
 }
 
@@ -98,10 +100,11 @@ export class GrpcServer {
     };
   }
 
-  /** One unary method: decode check, API key check, the handler, errors as gRPC statuses. */
+  /** One unary method: rate limit, decode check, API key check, the handler, errors as gRPC statuses. */
   private unary<Req>(access: Access, handler: (request: Req, metadata: Metadata) => Promise<unknown>) {
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const run = async () => {
+        limitCall(call.metadata, call.getPeer(), access, this.options.rateLimit);
         if (call.request instanceof UndecodableMessage) throw errors.REQUEST_INVALID(`the request is not a valid protobuf message: ${call.request.reason}`);
         authorize(call.metadata, access, this.options.keys());
         return handler(call.request as Req, call.metadata);
@@ -143,10 +146,13 @@ export class GrpcServer {
   /**
    * ModelStreamInfer: each message is an infer request; they run concurrently (so they batch) and
    * are answered in the order they came. An error answers that message with error_message and the
-   * stream goes on. A bad key ends the stream with its status before any message is read.
+   * stream goes on. A bad key, or a client over the rate limit, ends the stream with its status
+   * before any message is read; the stream counts once in the rate limit, when it opens (as a
+   * WebSocket counts at its upgrade request).
    */
   private stream(call: ServerDuplexStream<unknown, unknown>): void {
     try {
+      limitCall(call.metadata, call.getPeer(), 'infer', this.options.rateLimit);
       authorize(call.metadata, 'infer', this.options.keys());
     } catch (err) {
       call.emit('error', toServiceError(err));
