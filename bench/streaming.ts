@@ -3,10 +3,10 @@
  * server between chunks), 576-sample frames (64 of context, 512 new samples at 16 kHz). Prints one JSON
  * document:
  * - latency: per-chunk round trip p50/p99 with 1 session and with 50 concurrent sessions, over the
- *   WebSocket stream route (binary frames, state on the server) vs HTTP keep-alive infer. HTTP has no
- *   sequence parameters yet, so its baseline is a stateless infer of the same model file and frame
- *   with the state sent as an input and read back from the answer, batching off (the v2 batcher
- *   stacks dimension 0, and the state's batch axis is 1). Both run against one server: with 1
+ *   WebSocket stream route (binary frames, the socket is the session) vs HTTP keep-alive infer of
+ *   the same model with Triton's sequence parameters (sequence_id, sequence_start on the first chunk,
+ *   sequence_end after the last; the state kept on the server too, steps batched with each other's).
+ *   Both use the binary tensor extension and run against one server: with 1
  *   session one chunk of each in turn (and of onnxruntime called directly, for the floor), with 50
  *   in alternating rounds. Target: WebSocket p50 <= HTTP p50, for each session count.
  * - throughput: chunks/s of the 50 WebSocket sessions vs onnxruntime-node called directly in this
@@ -43,7 +43,6 @@ const LOAD_SECONDS = QUICK ? 1 : 3;
 const DIRECT_BATCHES = [1, 2, 4, 8, 16, 32, 64];
 
 const STATEFUL_YAML = 'max_batch_size: 64\nsequence:\n  state:\n    - { input: state, output: stateN, batch_axis: 1, init: zeros }\n  idle_timeout_s: 60\n';
-const STATELESS_YAML = 'max_batch_size: 0\n';
 
 /** 16 frames of a faint noise with a tone burst, cycled by every session: the figures do not depend on the audio. */
 const FRAMES: Float32Array[] = Array.from({ length: 16 }, (_, f) => Float32Array.from({ length: FRAME }, (_, i) => {
@@ -70,26 +69,15 @@ function wsFrames(): Buffer[] {
   return FRAMES.map((frame) => Buffer.concat([prefix, header, bytesOf(frame), SR]));
 }
 
-/** The HTTP baseline's request header: the same frame plus the state the client carries. */
-const HTTP_HEADER = Buffer.from(JSON.stringify({
-  inputs: [
-    { name: 'input', shape: [1, FRAME], datatype: 'FP32', parameters: { binary_data_size: FRAME * 4 } },
-    { name: 'state', shape: STATE_SHAPE, datatype: 'FP32', parameters: { binary_data_size: STATE_VALUES * 4 } },
-    { name: 'sr', shape: [], datatype: 'INT64', parameters: { binary_data_size: 8 } },
-  ],
-  parameters: { binary_data_output: true },
-}));
-
-/** The bytes of output `name` in a binary answer (JSON header of `headerLength` bytes, then each output's bytes in order). */
-function outputBytes(body: Buffer, headerLength: number, name: string): Buffer {
-  const header = JSON.parse(body.subarray(0, headerLength).toString()) as { outputs: Array<{ name: string; parameters?: { binary_data_size?: number } }> };
-  let offset = headerLength;
-  for (const o of header.outputs) {
-    const size = o.parameters?.binary_data_size ?? 0;
-    if (o.name === name) return body.subarray(offset, offset + size);
-    offset += size;
-  }
-  throw new Error(`the answer has no output ${name}`);
+/** An HTTP request header of the same frame in sequence `id`, the sequence parameters Triton's clients send. */
+function httpHeader(id: number, flags: { sequence_start?: boolean; sequence_end?: boolean }): Buffer {
+  return Buffer.from(JSON.stringify({
+    inputs: [
+      { name: 'input', shape: [1, FRAME], datatype: 'FP32', parameters: { binary_data_size: FRAME * 4 } },
+      { name: 'sr', shape: [], datatype: 'INT64', parameters: { binary_data_size: 8 } },
+    ],
+    parameters: { sequence_id: id, ...flags, binary_data_output: true },
+  }));
 }
 
 // ---------- clients ----------
@@ -128,24 +116,34 @@ class StreamSession {
   }
 }
 
-/** One HTTP "session": the client keeps the state and sends it with every chunk. */
-class HttpSession {
-  private state: Buffer = Buffer.alloc(STATE_VALUES * 4);
+let nextSequenceId = 1;
+
+/** One HTTP sequence: its first chunk starts it, close() sends one more that ends it. */
+class HttpSequence {
+  private readonly id = nextSequenceId++;
+  private readonly headers = { start: httpHeader(this.id, { sequence_start: true }), next: httpHeader(this.id, {}), end: httpHeader(this.id, { sequence_end: true }) };
   private next = 0;
 
-  constructor(private readonly pool: Pool, private readonly model: string) {}
+  constructor(private readonly pool: Pool) {}
 
-  async chunk(): Promise<void> {
+  chunk(): Promise<void> {
+    return this.send(this.next === 0 ? this.headers.start : this.headers.next);
+  }
+
+  close(): Promise<void> {
+    return this.send(this.headers.end);
+  }
+
+  private async send(header: Buffer): Promise<void> {
     const frame = FRAMES[this.next++ % FRAMES.length];
     const res = await this.pool.request({
       method: 'POST',
-      path: `/v2/models/${this.model}/infer`,
-      body: Buffer.concat([HTTP_HEADER, bytesOf(frame), this.state, SR]),
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(HTTP_HEADER.length) },
+      path: '/v2/models/vad/infer',
+      body: Buffer.concat([header, bytesOf(frame), SR]),
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
     });
-    const body = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode !== 200) throw new Error(`infer answered ${res.statusCode}: ${body.toString()}`);
-    this.state = Buffer.from(outputBytes(body, Number(res.headers['inference-header-content-length']), 'stateN'));
+    const body = await res.body.arrayBuffer();
+    if (res.statusCode !== 200) throw new Error(`infer answered ${res.statusCode}: ${Buffer.from(body).toString()}`);
   }
 }
 
@@ -256,11 +254,13 @@ async function oneSession(url: string) {
   for (let r = 0; r < ROUNDS; r++) {
     const stream = await StreamSession.open(url, 'vad', wsFrames());
     const pool = new Pool(url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 });
-    const [ws, http, alone] = await alternating([stream, new HttpSession(pool, 'vad_stateless'), new DirectSession(direct)], LATENCY_CHUNKS);
+    const sequence = new HttpSequence(pool);
+    const [ws, http, alone] = await alternating([stream, sequence, new DirectSession(direct)], LATENCY_CHUNKS);
     rounds.ws.push(ws);
     rounds.http.push(http);
     rounds.direct.push(alone);
     await stream.close();
+    await sequence.close();
     await pool.close();
   }
   await direct.release();
@@ -293,7 +293,9 @@ async function manySessions(forja: Child, best: { threads: number; batch: number
       const ws = await drive(streams, forja.pid);
       await Promise.all(streams.map((s) => s.close()));
       const pool = new Pool(url, { connections: SESSIONS, pipelining: 1, keepAliveTimeout: 60_000 });
-      const http = await drive(Array.from({ length: SESSIONS }, () => new HttpSession(pool, 'vad_stateless')), forja.pid);
+      const sequences = Array.from({ length: SESSIONS }, () => new HttpSequence(pool));
+      const http = await drive(sequences, forja.pid);
+      await Promise.all(sequences.map((q) => q.close()));
       await pool.close();
       rounds.push({ ws, http, direct: await directRate(direct, best.batch, LOAD_SECONDS * 1000) });
     }
@@ -340,8 +342,6 @@ async function main(): Promise<void> {
   const { dir, put } = benchRepo('forja-bench-streaming-');
   put('vad', (f) => copyFileSync(VAD, f));
   writeFileSync(path.join(dir, 'vad', 'model.yaml'), STATEFUL_YAML);
-  put('vad_stateless', (f) => copyFileSync(VAD, f));
-  writeFileSync(path.join(dir, 'vad_stateless', 'model.yaml'), STATELESS_YAML);
   try {
     const sweep = await directSweep();
     const forja = await startForja(dir);
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
         model: 'silero_vad',
         frame_samples: FRAME,
         server: 'forja serve defaults (1 intra-op thread, spinning off); vad: max_batch_size 64 with sequence state on axis 1',
-        http_baseline: 'stateless infer of the same model and frame, the state sent as an input and read back from the answer, batching off (no HTTP sequence parameters yet)',
+        http_baseline: 'POST /v2/models/vad/infer with sequence_id (sequence_start on the first chunk, sequence_end after the last), binary tensors, one keep-alive connection per sequence',
         latency: { one_session: one, fifty_sessions: many.latency },
         throughput: {
           sessions: SESSIONS,
