@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { compareRatios, describeRegressions, parseTolerance, ratiosOf } from '../benchmarking/compare.js';
 import { parseOnly, runBenchmarks } from '../benchmarking/report.js';
+import { collectTargets, formatTargets } from '../benchmarking/targets.js';
 import { registerBenchLoadCommand } from './bench-load.js';
 
 interface BenchFlags {
@@ -16,6 +17,7 @@ interface BenchFlags {
   out: string;
   compare?: string;
   tolerance: string;
+  strict?: boolean;
 }
 
 export function registerBenchCommand(program: Command): void {
@@ -27,6 +29,7 @@ export function registerBenchCommand(program: Command): void {
     .option('-o, --out <file>', 'where to write the report', 'bench/results/report.json')
     .option('--compare <baseline>', 'a previous report; exit 1 when a ratio regressed beyond the tolerance')
     .option('--tolerance <pct>', 'allowed drop of a ratio before it counts as a regression', '10%')
+    .option('--strict', 'exit 1 when any target of the report is not met')
     .action(async (flags: BenchFlags) => {
       process.exitCode = await runBench(flags);
     });
@@ -39,17 +42,25 @@ async function runBench(flags: BenchFlags): Promise<number> {
   // Read the baseline before spending minutes on benchmarks, so a wrong path fails at once.
   const baseline = flags.compare ? ratiosOf(readJson(flags.compare)) : undefined;
 
-  const report = await runBenchmarks(names, { quick: flags.quick ?? false, onStart: (name) => process.stderr.write(`forja bench: running ${name}${flags.quick ? ' (quick)' : ''}\n`) });
+  const run = await runBenchmarks(names, { quick: flags.quick ?? false, onStart: (name) => process.stderr.write(`forja bench: running ${name}${flags.quick ? ' (quick)' : ''}\n`) });
+  const targets = collectTargets(run.benchmarks);
+  const report = { ...run, targets };
   const out = path.resolve(flags.out);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  process.stderr.write(formatTargets(targets));
 
   let code = 0;
   for (const [name, message] of Object.entries(report.errors ?? {})) {
     process.stderr.write(`forja bench: ${name} failed: ${message}\n`);
     code = 1;
   }
-  const summary: Record<string, unknown> = { report: out, seconds: report.seconds, ratios: report.ratios };
+  const unmet = targets.filter((t) => !t.met);
+  const summary: Record<string, unknown> = { report: out, seconds: report.seconds, ratios: report.ratios, targets: { met: targets.length - unmet.length, unmet: unmet.map((t) => t.path) } };
+  if (flags.strict && unmet.length > 0) {
+    process.stderr.write(`forja bench: --strict: ${unmet.length} of ${targets.length} targets not met\n`);
+    code = 1;
+  }
   if (baseline) {
     const comparison = compareRatios(baseline, report.ratios, tolerance, names.filter((n) => !report.errors?.[n]));
     summary.comparison = { baseline: path.resolve(flags.compare!), ...comparison };

@@ -48,6 +48,9 @@ describe('forja bench --compare', () => {
     assert.equal(report.machine.quick, true);
     assert.ok(report.machine.cpus >= 1);
     assert.ok(report.ratios[FIGURE] > 0, `report has ${FIGURE}`);
+    // The targets table is printed and summarised whether or not this run states any.
+    assert.match(r.stderr, /targets met\n|no targets in this report\n/);
+    assert.ok(Array.isArray((summary as unknown as { targets: { unmet: unknown[] } }).targets.unmet));
   });
 
   test('exits 1 against a baseline far above this run and names the regressed figure', async () => {
