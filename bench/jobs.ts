@@ -3,8 +3,14 @@
  * concurrency: Forja on SQLite, Forja on Redis, and raw BullMQ (Queue + Worker) on the same Redis.
  *   throughput: N jobs added in bulk first, then drained by one worker; jobs/s of the drain.
  *   latency:    jobs added one at a time, paced by timers at RATE/s; enqueue → start of run(), p50/p99.
- * Usage: node dist/bench/jobs.js [--jobs 20000] [--concurrency 50] [--rate 500] [--latency-jobs 1000] [--quick]
- * `--quick` (for CI) defaults to 2,000 jobs and 200 latency jobs; explicit flags still win.
+ *   submit:     PipelineService.submit (what the jobs API calls) one after another, with a new job each
+ *               time and with one idempotency key repeated; submits/s (no worker runs).
+ * The three run once per round, in a rotated order (so a neighbour's load does not always land on the
+ * same one); each figure is the median of the rounds with its spread (min, max), and each ratio the
+ * median of the rounds' own side-by-side ratios.
+ * Usage: node dist/bench/jobs.js [--rounds 5] [--jobs 20000] [--concurrency 50] [--rate 500] [--latency-jobs 1000]
+ *        [--submits 1000] [--quick]
+ * `--quick` (for CI) defaults to 3 rounds, 2,000 jobs, 200 latency jobs and 300 submits; explicit flags still win.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -13,27 +19,37 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { JobEvents } from '../src/pipelines/job-events.js';
 import { preparePipeline } from '../src/pipelines/pipeline-loader.js';
 import type { QueueBackend } from '../src/pipelines/queues/backend.js';
 import { SqliteBackend } from '../src/pipelines/queues/sqlite/index.js';
 import { RedisBackend } from '../src/pipelines/queues/redis/index.js';
-import { percentile, round } from '../src/telemetry/stats.js';
+import { PipelineService } from '../src/pipelines/service.js';
 import { PipelineWorker } from '../src/pipelines/worker.js';
+import { median, percentile, round } from '../src/telemetry/stats.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const QUICK = process.argv.includes('--quick');
+const ROUNDS = arg('rounds', QUICK ? 3 : 5);
 const JOBS = arg('jobs', QUICK ? 2000 : 20_000);
 const CONCURRENCY = arg('concurrency', 50);
 const RATE = arg('rate', 500);
 const LATENCY_JOBS = arg('latency-jobs', QUICK ? 200 : 1000);
+const SUBMITS = arg('submits', QUICK ? 300 : 1000);
 const REDIS_URL = process.env.FORJA_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `forja-bench-${process.pid}`;
 
+/** The targets this benchmark checks (docs/benchmarks.md). */
+const TARGETS = { sqliteVsBullmqThroughput: 2.0, sqliteLatencyP50Ms: 0.5, redisVsBullmqThroughput: 1.0 };
+
 interface Result { jobsPerSec: number; latencyMs: { p50: number; p99: number } }
+interface SubmitResult { newJobPerSec: number; repeatedKeyPerSec: number }
+type Contender = 'bullmqRaw' | 'forjaSqlite' | 'forjaRedis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,6 +67,11 @@ async function paced(count: number, rate: number, add: (key: string) => Promise<
   }
 }
 
+function latencies(sent: Map<string, number>, started: Map<string, number>): { p50: number; p99: number } {
+  const lat = [...sent].map(([k, t]) => started.get(k)! - t);
+  return { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)) };
+}
+
 async function forja(make: () => QueueBackend): Promise<Result> {
   const pipelineName = 'noop';
   const started = new Map<string, number>();
@@ -63,7 +84,9 @@ async function forja(make: () => QueueBackend): Promise<Result> {
   events.subscribe('*', (e) => { if (e.type === 'job:state' && e.state === 'succeeded' && ++done >= target) onDone(); });
   let target = JOBS;
 
-  await backend.enqueueMany(Array.from({ length: JOBS }, () => ({ id: randomUUID(), pipeline: pipelineName, input: {} })));
+  for (let i = 0; i < JOBS; i += 1000) {
+    await backend.enqueueMany(Array.from({ length: Math.min(1000, JOBS - i) }, () => ({ id: randomUUID(), pipeline: pipelineName, input: {} })));
+  }
   const worker = new PipelineWorker({ backend, pipelines: [pipeline], events, concurrency: CONCURRENCY, pollMs: 50 });
   backend.onEnqueued(() => worker.wake());
   const drained = new Promise<void>((r) => { onDone = r; });
@@ -80,8 +103,7 @@ async function forja(make: () => QueueBackend): Promise<Result> {
   await latencyDone;
   await worker.stop(1000);
   await backend.close();
-  const lat = [...sent].map(([k, t]) => started.get(k)! - t);
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)) } };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started) };
 }
 
 async function rawBullmq(): Promise<Result> {
@@ -113,8 +135,27 @@ async function rawBullmq(): Promise<Result> {
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
-  const lat = [...sent].map(([k, t]) => started.get(k)! - t);
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)) } };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started) };
+}
+
+/** submit() through the service, as the jobs API calls it: new jobs, then one idempotency key again and again. */
+async function submits(backend: 'sqlite' | 'redis', dataDir: string, prefix: string): Promise<SubmitResult> {
+  const service = new PipelineService({
+    dataDir, backend, redisUrl: REDIS_URL, redisPrefix: prefix, registry: new Registry(), logger: pino({ level: 'silent' }),
+    pipelines: [{ name: 'noop', run: () => undefined }], runWorker: false, runScheduler: false, sweepIntervalMs: 0,
+  });
+  await service.start();
+  try {
+    const input = { image: 'https://example.com/a.png', options: { width: 640, height: 480, tags: ['a', 'b', 'c'] } };
+    const rate = async (key: string | undefined) => {
+      const t0 = performance.now();
+      for (let i = 0; i < SUBMITS; i++) await service.submit({ pipeline: 'noop', input, idempotencyKey: key });
+      return Math.round(SUBMITS / ((performance.now() - t0) / 1000));
+    };
+    return { newJobPerSec: await rate(undefined), repeatedKeyPerSec: await rate('same-key') };
+  } finally {
+    await service.stop();
+  }
 }
 
 async function cleanRedis(): Promise<void> {
@@ -128,24 +169,73 @@ async function cleanRedis(): Promise<void> {
   client.disconnect();
 }
 
+const spread = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
+/** The rounds' median of one figure, with its spread. */
+const summary = (xs: number[]) => ({ median: round(median(xs)), ...spread(xs.map((x) => round(x))), rounds: xs.map((x) => round(x)) });
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forja-bench-'));
 try {
-  const bullmq = await rawBullmq();
-  const sqlite = await forja(() => new SqliteBackend({ file: path.join(dir, 'jobs.sqlite') }));
-  const redis = await forja(() => new RedisBackend({ url: REDIS_URL, prefix: PREFIX }));
+  const rounds: { order: Contender[]; results: Record<Contender, Result>; submit: Record<'sqlite' | 'redis', SubmitResult> }[] = [];
+  const contenders: Record<Contender, (r: number) => Promise<Result>> = {
+    bullmqRaw: () => rawBullmq(),
+    forjaSqlite: (r) => forja(() => new SqliteBackend({ file: path.join(dir, `jobs-${r}.sqlite`) })),
+    forjaRedis: (r) => forja(() => new RedisBackend({ url: REDIS_URL, prefix: `${PREFIX}-${r}` })),
+  };
+  const names = Object.keys(contenders) as Contender[];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = names.map((_, i) => names[(i + r) % names.length]);
+    const results = {} as Record<Contender, Result>;
+    for (const name of order) {
+      results[name] = await contenders[name](r);
+      process.stderr.write(`jobs bench round ${r + 1}/${ROUNDS}: ${name} ${results[name].jobsPerSec} jobs/s, p50 ${results[name].latencyMs.p50} ms\n`);
+    }
+    const submit = { sqlite: await submits('sqlite', path.join(dir, `submit-${r}`), `${PREFIX}-s${r}`), redis: await submits('redis', dir, `${PREFIX}-s${r}`) };
+    rounds.push({ order, results, submit });
+  }
+  const figure = (name: Contender, pick: (r: Result) => number) => summary(rounds.map((r) => pick(r.results[name])));
+  const contender = (name: Contender) => ({
+    jobsPerSec: figure(name, (r) => r.jobsPerSec),
+    latencyMs: { p50: figure(name, (r) => r.latencyMs.p50), p99: figure(name, (r) => r.latencyMs.p99) },
+  });
+  const bullmq = contender('bullmqRaw');
+  const sqlite = contender('forjaSqlite');
+  const redis = contender('forjaRedis');
+  // Each round's ratio is taken side by side, then the median of those.
+  const perRound = {
+    sqliteVsBullmqThroughput: rounds.map((r) => r.results.forjaSqlite.jobsPerSec / r.results.bullmqRaw.jobsPerSec),
+    redisVsBullmqThroughput: rounds.map((r) => r.results.forjaRedis.jobsPerSec / r.results.bullmqRaw.jobsPerSec),
+    sqliteVsBullmqLatencyP50: rounds.map((r) => r.results.bullmqRaw.latencyMs.p50 / r.results.forjaSqlite.latencyMs.p50),
+  };
+  const ratios = {
+    sqliteVsBullmqThroughput: round(median(perRound.sqliteVsBullmqThroughput), 2),
+    redisVsBullmqThroughput: round(median(perRound.redisVsBullmqThroughput), 2),
+    // Higher is better, as for every ratio: how many times lower Forja's p50 is than BullMQ's.
+    sqliteVsBullmqLatencyP50: round(median(perRound.sqliteVsBullmqLatencyP50), 2),
+  };
+  const targets = [
+    { target: `forjaSqlite jobs/s >= ${TARGETS.sqliteVsBullmqThroughput} x bullmqRaw`, figure: sqlite.jobsPerSec.median, peer: bullmq.jobsPerSec.median,
+      ratio: ratios.sqliteVsBullmqThroughput, met: ratios.sqliteVsBullmqThroughput >= TARGETS.sqliteVsBullmqThroughput },
+    { target: `forjaSqlite enqueue->start p50 <= ${TARGETS.sqliteLatencyP50Ms} ms`, figure: sqlite.latencyMs.p50.median, peer: bullmq.latencyMs.p50.median,
+      ratio: ratios.sqliteVsBullmqLatencyP50, met: sqlite.latencyMs.p50.median <= TARGETS.sqliteLatencyP50Ms },
+    { target: `forjaRedis jobs/s >= ${TARGETS.redisVsBullmqThroughput} x bullmqRaw`, figure: redis.jobsPerSec.median, peer: bullmq.jobsPerSec.median,
+      ratio: ratios.redisVsBullmqThroughput, met: ratios.redisVsBullmqThroughput >= TARGETS.redisVsBullmqThroughput },
+  ];
+  const submitFigure = (backend: 'sqlite' | 'redis', pick: (s: SubmitResult) => number) => summary(rounds.map((r) => pick(r.submit[backend])));
   console.log(JSON.stringify({
     bench: 'jobs',
     quick: QUICK,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
-    settings: { jobs: JOBS, concurrency: CONCURRENCY, latencyRatePerSec: RATE, latencyJobs: LATENCY_JOBS },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
+    settings: { rounds: ROUNDS, jobs: JOBS, concurrency: CONCURRENCY, latencyRatePerSec: RATE, latencyJobs: LATENCY_JOBS, submits: SUBMITS, statistic: 'median of rounds' },
     bullmqRaw: bullmq,
     forjaSqlite: sqlite,
     forjaRedis: redis,
-    ratios: {
-      sqliteVsBullmqThroughput: round(sqlite.jobsPerSec / bullmq.jobsPerSec, 2),
-      redisVsBullmqThroughput: round(redis.jobsPerSec / bullmq.jobsPerSec, 2),
+    submitPerSec: {
+      sqlite: { newJob: submitFigure('sqlite', (s) => s.newJobPerSec), repeatedKey: submitFigure('sqlite', (s) => s.repeatedKeyPerSec) },
+      redis: { newJob: submitFigure('redis', (s) => s.newJobPerSec), repeatedKey: submitFigure('redis', (s) => s.repeatedKeyPerSec) },
     },
-    targets: { sqliteVsBullmqThroughput: '>= 1.0', sqliteLatencyP50Ms: '<= 1', redisVsBullmqThroughput: '>= 0.9' },
+    ratios,
+    ratioSpread: Object.fromEntries(Object.entries(perRound).map(([k, xs]) => [k, { ...spread(xs.map((x) => round(x, 2))), rounds: xs.map((x) => round(x, 2)) }])),
+    targets,
   }, null, 2));
 } finally {
   await cleanRedis();
