@@ -47,3 +47,67 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
     );
   });
 }
+
+/**
+ * A run's stop switch whose AbortSignal is only made when something asks for it (ctx.signal, a step,
+ * a model call): most jobs never do, and an AbortController costs more than a no-op job's other work.
+ * `race` and `onAbort` work without one.
+ */
+export class RunAbort {
+  private controller: AbortController | undefined;
+  private stopped: { reason: unknown } | undefined;
+  private listeners: ((reason: unknown) => void)[] = [];
+
+  get aborted(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  get reason(): unknown {
+    return this.stopped?.reason;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopped) this.controller.abort(this.stopped.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = { reason };
+    this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) l(reason);
+  }
+
+  /** Calls `listener` once on abort; returns the function that removes it. */
+  onAbort(listener: (reason: unknown) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** A switch that stops when this one does (and can be stopped alone); dispose() detaches it. */
+  child(): { abort: RunAbort; dispose: () => void } {
+    const child = new RunAbort();
+    if (this.stopped) {
+      child.abort(this.stopped.reason);
+      return { abort: child, dispose: () => {} };
+    }
+    return { abort: child, dispose: this.onAbort((reason) => child.abort(reason)) };
+  }
+
+  /** Rejects with the reason as soon as this aborts, even if `work` ignores it. */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(this.stopped.reason);
+    return new Promise<T>((resolve, reject) => {
+      const off = this.onAbort(reject);
+      work.then((v) => { off(); resolve(v); }, (e) => { off(); reject(e); });
+    });
+  }
+}

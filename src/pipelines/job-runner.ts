@@ -5,7 +5,7 @@
  */
 import { errors } from '../errors.js';
 import type { PipelineContext, PipelineModels, StepOptions, StepTools } from './define.js';
-import { AbortReason, childController, raceAbort } from './abort.js';
+import { AbortReason, type RunAbort } from './abort.js';
 import { toJobError } from './error-info.js';
 import type { JobEvents } from './job-events.js';
 import type { LoadedPipeline } from './pipeline-loader.js';
@@ -32,17 +32,19 @@ function noModels(): never {
   throw errors.MODEL_UNAVAILABLE('no model server is attached to this pipeline worker: ctx.infer/ctx.chat need a process started with models (forja serve)');
 }
 
-export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipeline, signal: AbortSignal): Promise<RunResult> {
+export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipeline, stop: RunAbort): Promise<RunResult> {
   const { backend, events } = deps;
   const timeoutMs = pipeline.definition.timeoutMs;
-  // A child signal only when the pipeline has its own timeout; otherwise the worker's signal is the
-  // run's signal as it is (one AbortController less per job on the hot path).
-  const child = timeoutMs !== undefined ? childController(signal) : undefined;
+  // A child switch only when the pipeline has its own timeout; otherwise the worker's switch is the
+  // run's as it is. Its AbortSignal is only made when the run asks for one (ctx.signal, steps, models).
+  const child = timeoutMs !== undefined ? stop.child() : undefined;
   const timer = child
-    ? setTimeout(() => child.controller.abort(new AbortReason('timeout', `pipeline "${pipeline.name}" timed out after ${timeoutMs} ms`)), timeoutMs)
+    ? setTimeout(() => child.abort.abort(new AbortReason('timeout', `pipeline "${pipeline.name}" timed out after ${timeoutMs} ms`)), timeoutMs)
     : undefined;
-  const runSignal = child ? child.controller.signal : signal;
+  const run = child ? child.abort : stop;
   const swallow = (p: Promise<unknown>) => { p.catch((err) => deps.onLogError?.(err)); };
+  /** Steps under way: a stopped run waits for them to record how they stopped before the job's own end is written. */
+  const steps = new Set<Promise<unknown>>();
 
   try {
     const stored = new Map<string, StepRecord>();
@@ -58,11 +60,11 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
       swallow(backend.appendLog(job, line.message, line.data));
       events.emit({ type: 'log', jobId: job.jobId, message: line.message, data: line.data, at: Date.now() });
     };
-    const stepEnv = { backend, lease: job, signal: runSignal, pipelineRetry: pipeline.retry, events, metrics: deps.metrics, progress, log };
+    const stepEnv = { backend, lease: job, get signal() { return run.signal; }, pipelineRetry: pipeline.retry, events, metrics: deps.metrics, progress, log };
 
     const ctx: PipelineContext = {
       job: { id: job.jobId, pipeline: job.pipeline, attempt: job.attempts },
-      signal: runSignal,
+      get signal() { return run.signal; },
       progress,
       log,
       async step<T>(name: string, fn: (tools: StepTools) => T | Promise<T>, options?: StepOptions): Promise<T> {
@@ -73,18 +75,23 @@ export async function runJob(deps: RunDeps, job: LeasedJob, pipeline: LoadedPipe
           events.emit({ type: 'step:replayed', jobId: job.jobId, step: name, at: Date.now() });
           return previous.result as T;
         }
-        return executeStep(stepEnv, previous, name, fn, options);
+        const running = executeStep(stepEnv, previous, name, fn, options);
+        const settled = () => { steps.delete(running); };
+        steps.add(running);
+        running.then(settled, settled);
+        return running;
       },
       // The run's signal by default: a cancelled or timed-out job stops its model calls too.
-      infer: (model, request, options) => (deps.models ? deps.models.infer(model, request, { signal: options?.signal ?? runSignal }) : noModels()),
-      chat: (model, request, options) => (deps.models ? deps.models.chat(model, request, { signal: options?.signal ?? runSignal }) : noModels()),
+      infer: (model, request, options) => (deps.models ? deps.models.infer(model, request, { signal: options?.signal ?? run.signal }) : noModels()),
+      chat: (model, request, options) => (deps.models ? deps.models.chat(model, request, { signal: options?.signal ?? run.signal }) : noModels()),
     };
 
-    const result = await raceAbort(Promise.resolve().then(() => pipeline.definition.run(job.input, ctx)), runSignal);
+    const result = await run.race(Promise.resolve().then(() => pipeline.definition.run(job.input, ctx)));
     return { kind: 'succeeded', result: result === undefined ? null : result };
   } catch (err) {
-    if (runSignal.aborted) {
-      const reason = runSignal.reason instanceof AbortReason ? runSignal.reason : new AbortReason('cancelled', String(runSignal.reason));
+    if (run.aborted) {
+      await Promise.allSettled(steps);
+      const reason = run.reason instanceof AbortReason ? run.reason : new AbortReason('cancelled', String(run.reason));
       // A pipeline timeout is the run's own failure; the other reasons come from outside it.
       if (reason.kind === 'timeout') return { kind: 'failed', error: toJobError(reason) };
       return { kind: 'aborted', reason };

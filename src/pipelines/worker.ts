@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AbortReason } from './abort.js';
+import { AbortReason, RunAbort } from './abort.js';
 import { runJob, type RunDeps, type RunResult } from './job-runner.js';
 import type { LoadedPipeline } from './pipeline-loader.js';
 import type { RunOutcome } from './pipeline-metrics.js';
@@ -38,7 +38,8 @@ export interface WorkerOptions extends RunDeps {
 
 interface ActiveRun {
   job: LeasedJob;
-  controller: AbortController;
+  stop: RunAbort;
+  /** Settles once the run's outcome is stored. */
   done: Promise<void>;
 }
 
@@ -46,6 +47,13 @@ export class PipelineWorker {
   readonly id: string;
   private readonly pipelines = new Map<string, LoadedPipeline>();
   private readonly active = new Map<string, ActiveRun>();
+  /**
+   * Runs whose outcome is still being written. A run leaves `active` (its slot is free) as soon as
+   * its outcome write is issued, so the next claim goes out with it: storage orders that write before
+   * the claim (SQLite writes pending outcomes in the claim's transaction; Redis serves one
+   * connection's commands in order).
+   */
+  private readonly recording = new Set<Promise<void>>();
   private readonly activeByPipeline = new Map<string, number>();
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -91,7 +99,7 @@ export class PipelineWorker {
   abortLocal(jobId: string, reason: AbortReason): boolean {
     const run = this.active.get(jobId);
     if (!run) return false;
-    run.controller.abort(reason);
+    run.stop.abort(reason);
     return true;
   }
 
@@ -104,10 +112,10 @@ export class PipelineWorker {
       const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
       await Promise.race([Promise.all(runs.map((r) => r.done)), grace]);
       clearTimeout(timer);
-      for (const r of this.active.values()) r.controller.abort(new AbortReason('shutdown', 'the worker is shutting down; the job is handed back and resumes at once elsewhere or on the next start'));
-      // Each aborted run settles by releasing its lease (settle), so waiting for them waits for the releases.
-      await Promise.all([...this.active.values()].map((r) => r.done));
+      for (const r of this.active.values()) r.stop.abort(new AbortReason('shutdown', 'the worker is shutting down; the job is handed back and resumes at once elsewhere or on the next start'));
     }
+    // Each aborted run settles by releasing its lease (settle), so waiting for the outcomes waits for the releases.
+    await Promise.all([...this.recording]);
     // After the runs: a claim in flight at the signal hands its jobs straight back (loop).
     await this.loopDone;
     clearInterval(this.heartbeatTimer);
@@ -146,7 +154,9 @@ export class PipelineWorker {
         break;
       }
       for (const job of claimed) this.launch(job);
-      if (claimed.length === 0 || this.active.size >= this.concurrency) await this.sleepUntilWoken();
+      // Fewer than asked for: nothing more is due now (or the pipelines' caps are reached), so the next
+      // claim waits for a wake (an enqueue here, a freed slot) or the poll, instead of a claim that finds nothing.
+      if (claimed.length < free || this.active.size >= this.concurrency) await this.sleepUntilWoken();
     }
   }
 
@@ -173,20 +183,32 @@ export class PipelineWorker {
 
   private launch(job: LeasedJob): void {
     const pipeline = this.pipelines.get(job.pipeline)!;
-    const controller = new AbortController();
+    const stop = new RunAbort();
     const started = Date.now();
     this.activeByPipeline.set(job.pipeline, (this.activeByPipeline.get(job.pipeline) ?? 0) + 1);
     this.options.metrics?.queueWait.observe({ pipeline: job.pipeline }, Math.max(0, started - Math.max(job.runAt, job.createdAt)) / 1000);
     this.options.events.emit({ type: 'job:state', jobId: job.jobId, pipeline: job.pipeline, state: 'running', at: started, attempt: job.attempts });
-    const done = runJob(this.options, job, pipeline, controller.signal)
-      .then((result) => this.settle(job, result, started))
+    const run: ActiveRun = { job, stop, done: Promise.resolve() };
+    const freeSlot = () => {
+      if (this.active.get(job.jobId) !== run) return;
+      this.active.delete(job.jobId);
+      this.activeByPipeline.set(job.pipeline, this.activeByPipeline.get(job.pipeline)! - 1);
+      this.wake();
+    };
+    const done = runJob(this.options, job, pipeline, stop)
+      .then((result) => {
+        const recorded = this.settle(job, result, started);
+        freeSlot();
+        return recorded;
+      })
       .catch((err) => this.options.logger?.error({ err, jobId: job.jobId }, 'recording a job outcome failed; the lease will expire and the job will be re-delivered'))
       .finally(() => {
-        this.active.delete(job.jobId);
-        this.activeByPipeline.set(job.pipeline, this.activeByPipeline.get(job.pipeline)! - 1);
-        this.wake();
+        freeSlot();
+        this.recording.delete(done);
       });
-    this.active.set(job.jobId, { job, controller, done });
+    run.done = done;
+    this.recording.add(done);
+    this.active.set(job.jobId, run);
   }
 
   private async settle(job: LeasedJob, result: RunResult, started: number): Promise<void> {
@@ -239,8 +261,8 @@ export class PipelineWorker {
     try {
       const statuses = await this.options.backend.heartbeat(runs.map((r) => r.job), this.leaseMs);
       statuses.forEach((status, i) => {
-        if (status === 'lost') runs[i].controller.abort(new AbortReason('lease-lost', `job ${runs[i].job.jobId} lease lost`));
-        else if (status === 'cancel') runs[i].controller.abort(new AbortReason('cancelled', 'job cancelled'));
+        if (status === 'lost') runs[i].stop.abort(new AbortReason('lease-lost', `job ${runs[i].job.jobId} lease lost`));
+        else if (status === 'cancel') runs[i].stop.abort(new AbortReason('cancelled', 'job cancelled'));
       });
     } catch (err) {
       this.options.logger?.warn({ err }, 'heartbeat failed; retrying on the next beat');

@@ -12,6 +12,12 @@ export class RedisLeases {
   private readonly leased = new Map<string, Job>();
   /** Jobs BullMQ handed over while completing another (fetchNext), waiting for the next claim. */
   private readonly prefetched = new Map<string, Job[]>();
+  /**
+   * Completions in flight per pipeline that will hand over its next job (fetchNext). A claim leaves
+   * their slots to them: the worker frees a slot as soon as it sends the completion, and claiming
+   * for it too would move a second job to active for the same slot.
+   */
+  private readonly handingOver = new Map<string, number>();
   private closing = false;
   private tokenSeq = 0;
 
@@ -25,11 +31,12 @@ export class RedisLeases {
       const worker = this.conn.worker(pipeline, leaseMs);
       const ready = this.prefetched.get(pipeline);
       const jobs: Job[] = ready && ready.length > 0 ? ready.splice(0, want) : [];
+      const toFetch = want - (this.handingOver.get(pipeline) ?? 0);
       // Fetches ramp up, 1, 2, 4, ... at once while every fetch yields a job, and stop at the first
       // that comes back empty: a wake-up for one new job costs two calls, not one per free slot.
       let batch = 1;
-      while (jobs.length < want) {
-        const tokens = Array.from({ length: Math.min(batch, want - jobs.length) }, () => `${workerId}:${++this.tokenSeq}`);
+      while (jobs.length < toFetch) {
+        const tokens = Array.from({ length: Math.min(batch, toFetch - jobs.length) }, () => `${workerId}:${++this.tokenSeq}`);
         let got = 0;
         for (const job of await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })))) {
           if (job) { jobs.push(job); got++; }
@@ -84,9 +91,11 @@ export class RedisLeases {
   async complete(lease: Lease, result: unknown): Promise<boolean> {
     const job = this.leasedJob(lease);
     if (!job) return false;
+    const fetchNext = !this.closing;
+    if (fetchNext) this.handingOver.set(lease.pipeline, (this.handingOver.get(lease.pipeline) ?? 0) + 1);
     try {
       // Like BullMQ's own worker: completing fetches the next job in the same script call.
-      const next = await job.moveToCompleted(result === undefined ? null : result, lease.token, !this.closing) as unknown[] | undefined;
+      const next = await job.moveToCompleted(result === undefined ? null : result, lease.token, fetchNext) as unknown[] | undefined;
       const raw = next?.[0] as Record<string, string> | null | undefined;
       const worker = this.conn.existingWorker(lease.pipeline);
       if (raw && worker && !this.closing) {
@@ -101,6 +110,7 @@ export class RedisLeases {
     } catch {
       return false;
     } finally {
+      if (fetchNext) this.handingOver.set(lease.pipeline, this.handingOver.get(lease.pipeline)! - 1);
       this.leased.delete(lease.jobId);
     }
   }
