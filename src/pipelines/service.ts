@@ -188,9 +188,6 @@ export class PipelineService {
   private async enqueueJob(request: SubmitRequest, storedKey: string | undefined): Promise<{ job: JobRecord; created: boolean }> {
     const pipeline = this.registry.get(request.pipeline);
     if (!pipeline) throw errors.PIPELINE_NOT_FOUND(`pipeline "${request.pipeline}" not found`);
-    const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
-    const size = Buffer.byteLength(JSON.stringify(request.input ?? null));
-    if (size > limit) throw errors.REQUEST_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
     let input: unknown = request.input ?? {};
     const schema = pipeline.definition.input;
     if (schema) {
@@ -205,8 +202,13 @@ export class PipelineService {
       throw errors.REQUEST_INVALID('priority must be an integer from 0 (most urgent) to 2097152');
     }
     checkDelay(request.delayMs);
+    // Serialized once: the text measured against the limit is the text stored.
+    const inputJson = JSON.stringify(input ?? null);
+    const limit = pipeline.definition.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    const size = Buffer.byteLength(inputJson);
+    if (size > limit) throw errors.REQUEST_TOO_LARGE(`input of ${size} bytes exceeds the limit of ${limit} bytes for pipeline "${pipeline.name}"`);
     const out = await this.backend.enqueue({
-      id: randomUUID(), pipeline: pipeline.name, input, priority: request.priority, delayMs: request.delayMs,
+      id: randomUUID(), pipeline: pipeline.name, input, inputJson, priority: request.priority, delayMs: request.delayMs,
       idempotencyKey: storedKey, maxDeliveries: pipeline.definition.maxDeliveries,
     });
     if (!out.created && canonicalJson(out.job.input) !== canonicalJson(input)) {

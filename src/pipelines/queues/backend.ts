@@ -90,6 +90,8 @@ export interface EnqueueRequest {
   delayMs?: number;
   idempotencyKey?: string;
   maxDeliveries?: number;
+  /** The input as JSON text, when the caller has it already (the service measures it): stored as it is, not serialized again. */
+  inputJson?: string;
 }
 
 /** A job handed to one worker, with the token that fences its writes. */

@@ -70,6 +70,50 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(again.job.idempotencyKey, 'k1');
     });
 
+    it('an enqueue that creates a job answers the job as stored, without reading it back', async () => {
+      const p = pname();
+      const b = await open([{ name: p }]);
+      const plain = await enqueue(b, p);
+      assert.deepEqual(plain.job, await b.get(plain.job.id));
+      const full = await b.enqueue({ id: randomUUID(), pipeline: p, input: { a: [1, 'x'] }, inputJson: '{"a":[1,"x"]}', priority: 3, delayMs: 60_000,
+        idempotencyKey: 'full', maxDeliveries: 4 });
+      assert.equal(full.created, true);
+      assert.deepEqual(full.job, await b.get(full.job.id));
+      assert.deepEqual(full.job.input, { a: [1, 'x'] });
+    });
+
+    it('an idempotency key already used answers its job as it stands now, in each state', async () => {
+      const p = pname();
+      const b = await open([{ name: p }, { name: `${p}-d` }]);
+      const again = async (key: string, pipeline = p) => {
+        const r = await enqueue(b, pipeline, { idempotencyKey: key });
+        assert.equal(r.created, false);
+        assert.deepEqual(r.job, await b.get(r.job.id), `the answer for ${key} is the stored job`);
+        return r.job;
+      };
+      await enqueue(b, p, { idempotencyKey: 'ok' });
+      assert.equal((await again('ok')).state, 'queued');
+      const running = await claimOne(b, p);
+      assert.equal((await again('ok')).state, 'running');
+      assert.equal(await b.complete(running, { done: 1 }), true);
+      const succeeded = await again('ok');
+      assert.equal(succeeded.state, 'succeeded');
+      assert.deepEqual(succeeded.result, { done: 1 });
+
+      await enqueue(b, p, { idempotencyKey: 'bad' });
+      assert.equal(await b.fail(await claimOne(b, p), { message: 'boom' }), true);
+      const failed = await again('bad');
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.error?.message, 'boom');
+
+      const later = await enqueue(b, `${p}-d`, { idempotencyKey: 'later', delayMs: 60_000 });
+      assert.equal((await again('later', `${p}-d`)).state, 'queued');
+      await b.cancel(later.job.id);
+      assert.equal((await again('later', `${p}-d`)).state, 'cancelled');
+      await enqueue(b, `${p}-d`, { idempotencyKey: 'urgent', priority: 5 });
+      assert.equal((await again('urgent', `${p}-d`)).state, 'queued');
+    });
+
     it('one idempotency key yields one job when many submit it at once, over several connections', async () => {
       const p = pname();
       const store = randomUUID();

@@ -47,7 +47,7 @@ export class RedisBackend implements QueueBackend {
   constructor(options: RedisBackendOptions) {
     this.conn = new RedisConnection(options.url, options.prefix ?? 'forja', options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, options.logger);
     this.reads = new RedisReads(this.conn);
-    this.adds = new RedisEnqueue(this.conn, this.reads);
+    this.adds = new RedisEnqueue(this.conn);
     this.leases = new RedisLeases(this.conn);
     this.admin = new RedisAdmin(this.conn, this.reads);
   }

@@ -9,6 +9,11 @@ export interface JobData {
   r?: number;
 }
 
+/** The text of JSON.stringify({ i, m, k }) for an input already in JSON text (the retry script edits this text). */
+export function jobDataText(inputJson: string, maxDeliveries: number, idempotencyKey: string | undefined): string {
+  return `{"i":${inputJson},"m":${maxDeliveries}${idempotencyKey === undefined ? '' : `,"k":${JSON.stringify(idempotencyKey)}`}}`;
+}
+
 export function mapState(bullState: string, raw: Record<string, string>): JobState | undefined {
   switch (bullState) {
     case 'waiting': case 'prioritized': case 'delayed': case 'waiting-children': case 'paused': return 'queued';

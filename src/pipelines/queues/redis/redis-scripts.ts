@@ -13,24 +13,42 @@ export const SCRIPTS: Record<string, ScriptDef> = {
    * wait, paused, prioritized or delayed set, the marker that wakes blocked workers, the events
    * stream), the idempotency key and Forja's list index, all or nothing.
    * KEYS: job, wait, paused, meta, active, prioritized, priorityCounter, delayed, marker, events,
-   *       idempotency, seq, index, pipelineIndex.
+   *       idempotency, seq, index, pipelineIndex, completed, failed.
    * ARGV: jobId, name, dataJson, optsJson, timestamp, delay, priority, hasIdempotencyKey, jobKeyPrefix,
    *       deadline (ms on Redis's clock, 0 for none).
-   * Out: {1, jobId} created, {0, existingJobId} when the idempotency key (or the id) is taken,
-   *      {-1, ''} when the call arrived after its deadline (the caller was answered with an error).
+   * Out: {1, jobId} created; {0, existingJobId, bullState, field, value, ...} when the idempotency key
+   *      (or the id) is taken: that job's hash and BullMQ state (as Queue.getJobState names it), read
+   *      here so a repeated submission costs one round trip; {-1, ''} when the call arrived after its
+   *      deadline (the caller was answered with an error).
    */
-  forjaEnqueue: { keys: 14, lua: `
+  forjaEnqueue: { keys: 16, lua: `
     local rcall = redis.call
     local id = ARGV[1]
     if ARGV[10] ~= '0' then
       local now = rcall('TIME')
       if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[10]) then return {-1, ''} end
     end
+    -- In the order of BullMQ's own state script.
+    local function stateOf(jobId)
+      if rcall('ZSCORE', KEYS[15], jobId) then return 'completed' end
+      if rcall('ZSCORE', KEYS[16], jobId) then return 'failed' end
+      if rcall('ZSCORE', KEYS[8], jobId) then return 'delayed' end
+      if rcall('ZSCORE', KEYS[6], jobId) then return 'prioritized' end
+      if rcall('LPOS', KEYS[5], jobId) then return 'active' end
+      if rcall('LPOS', KEYS[2], jobId) or rcall('LPOS', KEYS[3], jobId) then return 'waiting' end
+      return 'unknown'
+    end
+    local function taken(jobId)
+      local out = {0, jobId, stateOf(jobId)}
+      local fields = rcall('HGETALL', ARGV[9] .. jobId)
+      for i = 1, #fields do out[#out + 1] = fields[i] end
+      return out
+    end
     if ARGV[8] == '1' then
       local existing = rcall('GET', KEYS[11])
-      if existing and rcall('EXISTS', ARGV[9] .. existing) == 1 then return {0, existing} end
+      if existing and rcall('EXISTS', ARGV[9] .. existing) == 1 then return taken(existing) end
     end
-    if rcall('EXISTS', KEYS[1]) == 1 then return {0, id} end
+    if rcall('EXISTS', KEYS[1]) == 1 then return taken(id) end
     local timestamp = tonumber(ARGV[5])
     local delay = tonumber(ARGV[6])
     local priority = tonumber(ARGV[7])
@@ -203,7 +221,7 @@ export const SCRIPTS: Record<string, ScriptDef> = {
 };
 
 export type ScriptedRedis = Redis & {
-  forjaEnqueue(...keysThenArgs: string[]): Promise<[-1 | 0 | 1, string]>;
+  forjaEnqueue(...keysThenArgs: string[]): Promise<[-1 | 0 | 1, string, ...string[]]>;
   forjaRetry(...keysThenArgs: string[]): Promise<number | string[]>;
   forjaSaveStep(lock: string, steps: string, order: string, token: string, name: string, meta: string, hasResult: string, result: string): Promise<number>;
   forjaCheckpoint(lock: string, steps: string, order: string, token: string, name: string, meta: string, checkpoint: string): Promise<number>;

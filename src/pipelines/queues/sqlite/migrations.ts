@@ -68,6 +68,18 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE job_logs ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
   `,
+  // 4: indexes over the rows of one state each, so a job's claim and completion each move it between
+  // two small indexes instead of rewriting entries in every index that named its state; listing by
+  // pipeline, newest first, reads jobs_pipeline (a pipeline never changes, so no transition writes it)
+  `
+  DROP INDEX jobs_ready;
+  DROP INDEX jobs_state;
+  CREATE INDEX jobs_pipeline ON jobs(pipeline);
+  CREATE INDEX jobs_queued ON jobs(pipeline, priority, run_at) WHERE state = 'queued';
+  CREATE INDEX jobs_running ON jobs(pipeline, lease_expires_at) WHERE state = 'running';
+  CREATE INDEX jobs_failed ON jobs(pipeline) WHERE state = 'failed';
+  CREATE INDEX jobs_cancelled ON jobs(pipeline) WHERE state = 'cancelled';
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

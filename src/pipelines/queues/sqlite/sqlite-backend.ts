@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { errors } from '../../../errors.js';
 import {
-  COUNTED_STATES, LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES, MAX_LOG_PAGE, type CountedState, type EnqueueRequest, type JobCounts, type JobError, type JobPage, type JobRecord, type Lease, type LeasedJob,
+  LOG_TRUNCATED_MESSAGE, MAX_LOG_LINES, MAX_LOG_PAGE, type EnqueueRequest, type JobCounts, type JobError, type JobPage, type JobRecord, type Lease, type LeasedJob,
   type LeaseStatus, type ListFilter, type LogEntry, type QueueBackend, type RetentionPolicy, type StepRecord,
 } from '../backend.js';
 import { EnqueuedSignal } from '../enqueued-signal.js';
@@ -18,6 +18,7 @@ import { migrate } from './migrations.js';
 import { toStorageError } from './sqlite-errors.js';
 import { storageFull } from '../storage-failure.js';
 import { JobOperations } from './job-operations.js';
+import { queuedJob } from '../queued-job.js';
 import { parseJson, rowToJob, rowToStep, type StepRow } from './job-rows.js';
 
 type Finish = { lease: Lease; kind: 'complete' | 'fail' | 'cancel'; value?: unknown; resolve: (ok: boolean) => void; reject: (e: unknown) => void };
@@ -77,9 +78,17 @@ export class SqliteBackend implements QueueBackend {
 
   async enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }> {
     return this.guard(() => {
-      const { row, created } = this.ops.insertJob(request, Date.now());
-      if (created) this.enqueued.emit(request.pipeline);
-      return { job: rowToJob(row), created };
+      const now = Date.now();
+      // Another process may sweep the job in the way between the insert and the read: then the key is free again.
+      for (let tries = 0; tries < 3; tries++) {
+        if (this.ops.insertJob(request, now)) {
+          this.enqueued.emit(request.pipeline);
+          return { job: queuedJob(request.id, request, now), created: true };
+        }
+        const row = this.ops.conflictingJob(request);
+        if (row) return { job: rowToJob(row), created: false };
+      }
+      throw new Error(`the job holding idempotency key ${request.idempotencyKey} vanished while it was read`);
     });
   }
 
@@ -129,29 +138,39 @@ export class SqliteBackend implements QueueBackend {
 
   async counts(): Promise<JobCounts> {
     return this.guard(() => {
-      const out = Object.fromEntries(COUNTED_STATES.map((s) => [s, 0])) as JobCounts;
-      for (const r of this.ops.stateCounts(Date.now())) out[r.state as CountedState] = r.n;
-      return out;
+      return this.ops.stateCounts(Date.now());
     });
   }
 
   async claim(workerId: string, slots: Map<string, number>, leaseMs: number, max: number): Promise<LeasedJob[]> {
     return this.guard(() => {
-      this.flush();
+      // The outcomes finished so far are written in the claim's own transaction, before it counts
+      // running jobs: one commit per cycle of a busy worker instead of two.
+      const finished = this.takePending();
       const now = Date.now();
-      return this.db.transaction(() => {
-        // Expired leases are looked for a few times per lease period, not on every claim.
-        if (now - this.lastReclaim >= Math.min(leaseMs / 4, 1000)) {
-          this.lastReclaim = now;
-          this.ops.reclaimExpired(now);
-        }
-        const out: LeasedJob[] = [];
-        for (const [pipeline, n] of slots) {
-          const want = Math.min(n, max - out.length);
-          if (want > 0) out.push(...this.ops.claimDue(workerId, pipeline, want, this.concurrency.get(pipeline), leaseMs, now));
-        }
-        return out;
-      }).immediate();
+      let stored: boolean[] = [];
+      let claimed: LeasedJob[];
+      try {
+        claimed = this.db.transaction(() => {
+          stored = this.writeFinishes(finished, now);
+          // Expired leases are looked for a few times per lease period, not on every claim.
+          if (now - this.lastReclaim >= Math.min(leaseMs / 4, 1000)) {
+            this.lastReclaim = now;
+            this.ops.reclaimExpired(now);
+          }
+          const out: LeasedJob[] = [];
+          for (const [pipeline, n] of slots) {
+            const want = Math.min(n, max - out.length);
+            if (want > 0) out.push(...this.ops.claimDue(workerId, pipeline, want, this.concurrency.get(pipeline), leaseMs, now));
+          }
+          return out;
+        }).immediate();
+      } catch (err) {
+        for (const f of finished) f.reject(toStorageError(err, this.options.file));
+        throw err;
+      }
+      finished.forEach((f, i) => f.resolve(stored[i]));
+      return claimed;
     });
   }
 
@@ -293,18 +312,31 @@ export class SqliteBackend implements QueueBackend {
     });
   }
 
-  /** Writes every finished job collected so far in one transaction. */
-  private flush(): void {
+  private takePending(): Finish[] {
     this.flushScheduled = false;
-    if (this.pending.length === 0 || !this.db?.open) return;
     const batch = this.pending;
     this.pending = [];
+    return batch;
+  }
+
+  /** The outcomes' writes, inside the caller's transaction; whether each lease still held. */
+  private writeFinishes(batch: Finish[], now: number): boolean[] {
+    return batch.map((f) =>
+      f.kind === 'complete' ? this.ops.completeJob(f.lease, f.value, now)
+        : f.kind === 'fail' ? this.ops.failJob(f.lease, f.value as JobError, now)
+          : this.ops.acknowledgeCancel(f.lease, now));
+  }
+
+  /** Writes every finished job collected so far in one transaction. */
+  private flush(): void {
+    if (this.pending.length === 0 || !this.db?.open) {
+      this.flushScheduled = false;
+      return;
+    }
+    const batch = this.takePending();
     const now = Date.now();
     try {
-      const results = this.db.transaction(() => batch.map((f) =>
-        f.kind === 'complete' ? this.ops.completeJob(f.lease, f.value, now)
-          : f.kind === 'fail' ? this.ops.failJob(f.lease, f.value as JobError, now)
-            : this.ops.acknowledgeCancel(f.lease, now))).immediate();
+      const results = this.db.transaction(() => this.writeFinishes(batch, now)).immediate();
       batch.forEach((f, i) => f.resolve(results[i]));
     } catch (err) {
       for (const f of batch) f.reject(toStorageError(err, this.options.file));
