@@ -57,7 +57,7 @@ export class InferenceService {
 
   constructor(readonly manager: ModelManager, private readonly metrics: ServingMetrics, private defaults: BatchingDefaults, private readonly runtime: RuntimeDefaults = { threads: 1, execution: 'auto', executionProviders: 'auto' }) {
     this.sessions = new SessionService(manager, metrics, this.statistics, () => this.defaults.maxBatchSize);
-    this.sequences = new SequenceStore(this.sessions);
+    this.sequences = new SequenceStore(this.sessions, (model) => manager.getModel(model).config.sequence?.max_sequences ?? Infinity);
     // Drain a version's batcher before its session is released.
     manager.on('unloading', (_source, model) => {
       if (!isTensorModel(model)) return;

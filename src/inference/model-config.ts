@@ -50,6 +50,8 @@ export const modelConfigSchema = z.object({
     }).strict()).min(1),
     /** Seconds a session may sit idle before its state is freed. */
     idle_timeout_s: z.number().positive().default(60),
+    /** Sequences named by REST and gRPC requests open at once; a start beyond it is answered 503 (WebSocket sessions are bounded by server.max_stream_connections). */
+    max_sequences: z.number().int().min(1).default(1000),
   }).strict().optional(),
   // GGUF language models
   /** Parallel sequences of the one context. */

@@ -7,7 +7,7 @@
  *
  * start opens the sequence (or restarts an open one: its state is zeroed again at that step); a
  * request without start must name an open sequence; end frees it once its step is done, as does
- * `idle_timeout_s` without a request.
+ * `idle_timeout_s` without a request. At most `max_sequences` are open per model.
  */
 import { errors } from '../errors.js';
 import type { Tensor } from './types.js';
@@ -74,8 +74,10 @@ function display(id: SequenceId): string {
 export class SequenceStore {
   /** Open sequences by model and id; the promise resolves once the session (and its lease) is open. */
   private readonly open = new Map<string, Promise<Session>>();
+  /** Open sequences per model, for `sequence.max_sequences`. */
+  private readonly perModel = new Map<string, number>();
 
-  constructor(private readonly sessions: SessionService) {}
+  constructor(private readonly sessions: SessionService, private readonly maxSequences: (model: string) => number) {}
 
   /** One request of a sequence of a stateful model. */
   async step(request: SequenceStepRequest): Promise<StepResult> {
@@ -89,21 +91,26 @@ export class SequenceStore {
       if (!sequence.start) {
         throw errors.SEQUENCE_UNKNOWN(`sequence ${display(sequence.id)} of model '${model}' is not open (never started, ended, or idle past its idle_timeout_s): send its first request with sequence_start`);
       }
-      opening = this.sessions.open(model, request.version, () => this.forget(key, opening!));
+      const limit = this.maxSequences(model);
+      if ((this.perModel.get(model) ?? 0) >= limit) {
+        throw errors.QUEUE_FULL(`model '${model}' holds ${limit} open sequences, its sequence.max_sequences: end finished ones with sequence_end, or retry once idle ones time out`, { headers: { 'retry-after': '1' } });
+      }
+      opening = this.sessions.open(model, request.version, () => this.forget(key, model, opening!));
       this.open.set(key, opening);
+      this.perModel.set(model, (this.perModel.get(model) ?? 0) + 1);
     }
     // Taken out now, so a request after the last one finds no sequence (or starts a new one).
-    if (sequence.end) this.open.delete(key);
+    if (sequence.end) this.forget(key, model, opening);
     let session: Session;
     try {
       session = await opening;
     } catch (err) {
-      this.forget(key, opening);
+      this.forget(key, model, opening);
       throw err;
     }
     // Closed under it: the server is shutting down (every session is closed then).
     if (session.closed) {
-      this.forget(key, opening);
+      this.forget(key, model, opening);
       throw errors.SEQUENCE_UNKNOWN(`sequence ${display(sequence.id)} of model '${model}' was closed: the server is shutting down`);
     }
     // Everything from here to step() is synchronous: requests of one sequence reach its session in arrival order.
@@ -119,7 +126,9 @@ export class SequenceStore {
     }
   }
 
-  private forget(key: string, opening: Promise<Session>): void {
-    if (this.open.get(key) === opening) this.open.delete(key);
+  private forget(key: string, model: string, opening: Promise<Session>): void {
+    if (this.open.get(key) !== opening) return;
+    this.open.delete(key);
+    this.perModel.set(model, this.perModel.get(model)! - 1);
   }
 }

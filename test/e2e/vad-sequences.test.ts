@@ -113,6 +113,8 @@ before(async () => {
   repo.modelYaml('vad', VAD_MODEL_YAML);
   copyFileSync(VAD, repo.versionPath('vad-idle', '1'));
   repo.modelYaml('vad-idle', VAD_MODEL_YAML.replace('idle_timeout_s: 60', 'idle_timeout_s: 0.2'));
+  copyFileSync(VAD, repo.versionPath('vad-few', '1'));
+  repo.modelYaml('vad-few', `${VAD_MODEL_YAML}  max_sequences: 2\n`);
   server = await startServer(['--models', repo.dir, '--grpc-port', '0']);
   grpc = inferenceClient(server.grpcAddress!);
 });
@@ -222,6 +224,20 @@ describe('VAD sequences over REST and gRPC', { skip: VAD_PRESENT ? false : `${VA
       assert.match(body.error, /parameters\.sequence_/);
     }
     await sessionsReach('vad', 0);
+  });
+
+  test('starts beyond sequence.max_sequences are answered 503 until a sequence ends', async () => {
+    const chunk = signal(9, 1)[0];
+    for (const id of [1, 2]) assert.equal((await rest(chunk, { id, start: true }, 'vad-few')).status, 200);
+    const full = await rest(chunk, { id: 3, start: true }, 'vad-few');
+    assert.equal(full.status, 503);
+    assert.equal(full.body.code, 'FORJA_ERR_QUEUE_FULL');
+    assert.match(full.body.error, /model 'vad-few' holds 2 open sequences, its sequence.max_sequences/);
+    assert.equal((await rest(chunk, { id: 1 }, 'vad-few')).status, 200, 'open sequences go on');
+    assert.equal((await rest(chunk, { id: 1, end: true }, 'vad-few')).status, 200);
+    assert.equal((await rest(chunk, { id: 3, start: true, end: true }, 'vad-few')).status, 200, 'an ended sequence made room');
+    assert.equal((await rest(chunk, { id: 2, end: true }, 'vad-few')).status, 200);
+    await sessionsReach('vad-few', 0);
   });
 
   test('a sequence idle past idle_timeout_s is freed; its id is then unknown', async () => {
