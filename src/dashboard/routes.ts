@@ -18,6 +18,7 @@ import type { Registry } from 'prom-client';
 import type { PipelineService } from '../pipelines/service.js';
 import { errors } from '../errors.js';
 import { sendError } from '../http/errors.js';
+import { openSse, type SseStream } from '../http/sse.js';
 import { authenticatedBySession, loginRequired } from '../security/index.js';
 import { LiveFeed } from './live-feed.js';
 import { loginRoutes, sendLoginPage, type DashboardSecurity } from './login.js';
@@ -85,7 +86,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
     builder, manager: options.manager, pipelines: options.pipelines, intervalMs: options.intervalMs,
     onError: (err) => app.log.warn({ err }, 'dashboard snapshot failed'),
   });
-  const streams = new Set<() => void>();
+  const streams = new Set<SseStream>();
   const cache = new Map<string, Buffer>();
 
   // data-auth tells the bundle whether to offer "Log out" (the cookie is HttpOnly, so it cannot look).
@@ -121,31 +122,19 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   });
 
   app.get('/dashboard/events', operatorsOnly, (request, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store',
-      connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id,
-    });
-    res.write('retry: 2000\n\n');
-    let closed = false;
-    const stopWatching = feed.watch((snapshot) => {
-      if (!closed) res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
-    });
-    const finish = () => {
-      if (closed) return;
-      closed = true;
+    // The page reconnects after 2 s: to this server once it is back, or to another replica.
+    const stream = openSse(request, reply, { headers: SECURITY_HEADERS, cacheControl: 'no-store', retryMs: 2000, endOnDrain: true });
+    const stopWatching = feed.watch((snapshot) => stream.send({ event: 'snapshot', data: snapshot }));
+    streams.add(stream);
+    stream.onClose(() => {
       stopWatching();
-      streams.delete(finish);
-      res.end();
-    };
-    streams.add(finish);
-    request.raw.on('close', finish);
+      streams.delete(stream);
+    });
   });
 
-  // Open event streams would hold the server open while it drains: end them first.
+  // The server's drain ends the streams first; this covers the plugin closed on its own.
   app.addHook('preClose', async () => {
-    for (const finish of [...streams]) finish();
+    for (const stream of [...streams]) stream.end();
     feed.close();
   });
 }

@@ -2,9 +2,11 @@
  * GET /api/jobs/{id}/events: Server-Sent Events for one job. It starts with a `snapshot` (the job as
  * GET returns it), then sends step events, state changes, progress and logs as they happen. Events
  * from a worker in this process arrive at once; changes made by workers elsewhere (other processes,
- * other machines on Redis) are found by a light poll. The stream ends after the job finishes.
+ * other machines on Redis) are found by a light poll. The stream ends after the job finishes, and
+ * when the server starts draining (a client such as `forja jobs logs -f` reconnects elsewhere).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { openSse } from '../../http/sse.js';
 import type { JobEvent } from '../../pipelines/job-events.js';
 import { toLogView } from '../../pipelines/job-view.js';
 import type { PipelineService } from '../../pipelines/service.js';
@@ -18,26 +20,15 @@ export interface EventStreamOptions {
 
 export async function streamJobEvents(service: PipelineService, id: string, request: FastifyRequest, reply: FastifyReply, options: EventStreamOptions = {}): Promise<void> {
   const snapshot = await service.get(id); // 404 before any byte is sent
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  let closed = false;
-  const send = (event: string, data: unknown) => {
-    if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  // Ends when the server drains, like any stream that would otherwise only end with its client.
+  const stream = openSse(request, reply, { heartbeatMs: options.keepAliveMs ?? 15_000, endOnDrain: true });
+  const send = (event: string, data: unknown) => stream.send({ event, data });
   let lastState = snapshot.state;
   let lastProgress = snapshot.progress;
   let lastLogSeq = 0;
   send('snapshot', snapshot);
 
-  const finish = () => {
-    if (closed) return;
-    closed = true;
-    unsubscribe();
-    clearInterval(poll);
-    clearInterval(keepAlive);
-    res.end();
-  };
+  const finish = () => stream.end();
   const pollLogs = async () => {
     for (const entry of await service.logs(id, lastLogSeq)) {
       lastLogSeq = entry.seq;
@@ -64,14 +55,16 @@ export async function streamJobEvents(service: PipelineService, id: string, requ
   const poll = setInterval(() => {
     void (async () => {
       const job = await service.get(id).catch(() => undefined);
-      if (!job || closed) return finish();
+      if (!job || stream.closed) return finish();
       if (job.progress !== lastProgress) { lastProgress = job.progress; send('progress', { jobId: id, progress: job.progress, message: job.progressMessage }); }
       await pollLogs();
       await onState(job.state, job.error);
     })().catch(() => finish());
   }, options.pollMs ?? 500);
-  const keepAlive = setInterval(() => { if (!closed) res.write(': keep-alive\n\n'); }, options.keepAliveMs ?? 15_000);
-  request.raw.on('close', finish);
+  stream.onClose(() => {
+    unsubscribe();
+    clearInterval(poll);
+  });
   await pollLogs();
   if (FINISHED.has(snapshot.state)) {
     send('done', snapshot);

@@ -4,7 +4,7 @@ import type { ModelLease } from './model-source.js';
 import { asLanguageModel } from './generation-route.js';
 import { proxyRequest } from './proxy.js';
 import { parseEmbedding } from './request-schemas.js';
-import { clientGone } from './sse.js';
+import { clientGone } from '../../http/client-gone.js';
 
 function base64(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');

@@ -5,14 +5,15 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
+import { clientGone } from '../../http/client-gone.js';
 import { toHttpError } from '../../http/errors.js';
+import { openSse } from '../../http/sse.js';
 import { isLanguageModel, type LlmModel, type LoadedModel } from '../../inference/types.js';
 import { openAIErrorBody } from './errors.js';
 import type { ModelLease } from './model-source.js';
 import { proxyRequest } from './proxy.js';
 import { parseChatCompletion, parseCompletion } from './request-schemas.js';
 import { ChunkWriter, completionBody, DONE, newIdentity, type Endpoint } from './response-shapes.js';
-import { clientGone, openSse } from './sse.js';
 
 export function asLanguageModel(model: LoadedModel, name: string): LlmModel {
   if (!isLanguageModel(model)) {
@@ -43,7 +44,8 @@ export async function serveGeneration(endpoint: Endpoint, acquire: (name: string
       return reply; // the client went away; nothing to send
     }
 
-    const sse = openSse(request, reply);
+    // A generation ends by itself: the drain lets it finish instead of cutting the answer short.
+    const sse = openSse(request, reply, { endOnDrain: false });
     const chunks = new ChunkWriter(endpoint, who, parsed.includeUsage);
     const opening = chunks.opening();
     if (opening) sse.write(opening);
@@ -62,7 +64,7 @@ export async function serveGeneration(endpoint: Endpoint, acquire: (name: string
       // Headers are gone: OpenAI reports a mid-stream failure as an error event.
       const failure = toHttpError(err);
       request.log.error({ err, code: failure.code }, 'generation failed mid-stream');
-      sse.write(`data: ${JSON.stringify(openAIErrorBody(failure))}\n\n`);
+      sse.send({ data: openAIErrorBody(failure) });
     } finally {
       sse.end();
     }

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, ForjaError } from '../../errors.js';
 import type { ProxyLanguageModel } from '../../inference/types.js';
-import { clientGone } from './sse.js';
+import { clientGone } from '../../http/client-gone.js';
 
 export async function proxyRequest(
   model: ProxyLanguageModel,

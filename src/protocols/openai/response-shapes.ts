@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FinishReason, TokenUsage } from '../../inference/types.js';
+import { sseFrame } from '../../http/sse.js';
 
 export type Endpoint = 'chat' | 'text';
 
@@ -93,8 +94,8 @@ export class ChunkWriter {
     const object = this.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const body = { id: this.who.id, object, created: this.who.created, model: this.who.model, system_fingerprint: null, ...fields };
     if (this.includeUsage && !('usage' in fields)) (body as Record<string, unknown>).usage = null;
-    return `data: ${JSON.stringify(body)}\n\n`;
+    return sseFrame({ data: body });
   }
 }
 
-export const DONE = 'data: [DONE]\n\n';
+export const DONE = sseFrame({ data: '[DONE]' });
