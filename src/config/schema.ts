@@ -20,6 +20,11 @@ const serverSchema = z.object({
   body_limit_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** How long SIGTERM waits for in-flight work before exiting anyway. */
   shutdown_timeout_ms: z.number().int().positive().default(30_000),
+  /**
+   * After SIGTERM, keep the listener open and serving at least this long (readiness already 503), for
+   * load balancers that still route here while they notice (Kubernetes takes a few seconds).
+   */
+  drain_delay_ms: z.number().int().nonnegative().default(0),
   /** Log one line per request (at info level). */
   access_log: z.boolean().default(false),
 }).strict();

@@ -27,6 +27,7 @@ import { openApiRoutes } from './openapi.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { errors } from '../errors.js';
 import { errorHandler, sendError } from '../http/errors.js';
+import { registerDrain } from '../http/drain.js';
 import { registerJsonBodyParser } from '../http/json-body.js';
 import { FORJA_VERSION } from './version.js';
 import { registerSecurity, type Security } from '../security/index.js';
@@ -77,11 +78,10 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
   });
   // Before any plugin: every route that takes JSON inherits the depth-bounded parser.
   registerJsonBodyParser(app);
-  let closing = false;
+  // Before any route too: every request is counted in flight, and every stream sees the drain.
+  const drain = registerDrain(app, (inFlight) => metrics.httpInFlight.set(inFlight));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // While draining, a keep-alive connection would keep the server open after its last reply.
-    if (closing) reply.header('connection', 'close');
   });
   app.setNotFoundHandler((request, reply) => {
     void sendError(request, reply, errors.ROUTE_NOT_FOUND(`no route for ${request.method} ${request.url.split('?')[0]}`));
@@ -146,6 +146,18 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     logger,
   });
 
+  // The listener stays open while requests are in flight (and for server.drain_delay_ms), so late
+  // arrivals are served; once none is left, Fastify closes it and the idle keep-alive connections.
+  const drainHttp = async (budgetMs: number) => {
+    const delayMs = Math.min(config.server.drain_delay_ms, budgetMs);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (!(await drain.settled(budgetMs - delayMs))) {
+      logger.warn({ inFlight: drain.inFlight }, 'HTTP drain timed out; closing the connections of the requests still in flight');
+      app.server.closeAllConnections();
+    }
+    await app.close();
+  };
+
   let grpcUrl: string | undefined;
   return {
     app, config, manager, inference, pipelines, registry, metrics, logger, security, grpc,
@@ -171,12 +183,14 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     },
     async close() {
       ready = false;
-      closing = true;
-      // Jobs stop being claimed at once and get their grace while HTTP and gRPC calls drain; the grace is
-      // at most half the shutdown timeout, so running jobs are handed back before the forced exit.
+      // Readiness answers 503 and event streams end; WebSockets close with 1001 (going away).
+      drain.start();
       streams?.closeAll();
-      const graceMs = Math.min(config.pipelines.shutdown_grace_ms, config.server.shutdown_timeout_ms / 2);
-      await Promise.all([app.close(), grpc?.close(config.server.shutdown_timeout_ms), pipelines?.drain({ timeoutMs: graceMs })]);
+      // Jobs stop being claimed at once and get their grace while HTTP and gRPC calls drain. Each gets
+      // at most half the shutdown timeout, so running jobs are handed back before the forced exit.
+      const halfMs = config.server.shutdown_timeout_ms / 2;
+      const graceMs = Math.min(config.pipelines.shutdown_grace_ms, halfMs);
+      await Promise.all([drainHttp(halfMs), grpc?.close(config.server.shutdown_timeout_ms), pipelines?.drain({ timeoutMs: graceMs })]);
       await pipelines?.stop({ timeoutMs: graceMs });
       await manager.close();
     },

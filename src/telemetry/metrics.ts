@@ -41,6 +41,7 @@ export class ServingMetrics {
   readonly computeDuration: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model' | 'version'>;
   readonly queueDepth: Gauge<'model' | 'version'>;
+  readonly httpInFlight: Gauge;
   readonly modelsLoaded: Gauge;
   readonly modelMemory: Gauge<'model' | 'version'>;
   readonly memoryBudget: Gauge;
@@ -57,6 +58,7 @@ export class ServingMetrics {
     this.queueDuration = new Histogram({ name: 'forja_inference_queue_duration_seconds', help: 'Time a request waited in the batcher queue.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
     this.computeDuration = new Histogram({ name: 'forja_inference_compute_duration_seconds', help: 'Runtime execution time of one batch.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
     this.batchSize = new Histogram({ name: 'forja_inference_batch_size', help: 'Items (first dimension) per executed batch.', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
+    this.httpInFlight = new Gauge({ name: 'forja_http_requests_in_flight', help: 'HTTP requests between their headers and their last byte, open event streams and WebSocket sessions included.', registers });
     this.queueDepth = new Gauge({ name: 'forja_inference_queue_depth', help: 'Requests waiting in the batcher queue.', labelNames: ['model', 'version'], registers });
     this.modelsLoaded = new Gauge({ name: 'forja_models_loaded', help: 'Model versions currently loaded.', registers });
     this.modelMemory = new Gauge({ name: 'forja_model_memory_bytes', help: 'Memory accounted to each loaded model version.', labelNames: ['model', 'version'], registers });

@@ -44,8 +44,9 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   const route = (access: 'infer' | 'admin', docs: RouteDocs) => ({ config: { access, docs } });
 
   app.get('/v2/health/live', probe('Server liveness'), async () => ({ live: true }));
-  app.get('/v2/health/ready', probe('Server readiness (503 while starting or draining)'), async (_req, reply) => {
-    if (!options.isReady()) return reply.code(503).send({ ready: false, error: 'the server is starting or shutting down', code: errors.SERVER_NOT_READY.code });
+  app.get('/v2/health/ready', probe('Server readiness (503 while starting or draining)'), async (request, reply) => {
+    if (request.server.drain?.draining) return reply.code(503).send({ ready: false, error: 'the server is shutting down', code: errors.SHUTTING_DOWN.code });
+    if (!options.isReady()) return reply.code(503).send({ ready: false, error: 'the server is starting', code: errors.SERVER_NOT_READY.code });
     return { ready: true };
   });
   app.get('/v2', route('infer', { summary: 'Server metadata', tag: 'v2', response: serverMetadataSchema }), async () => ({ name: options.serverName, version: options.serverVersion, extensions: V2_EXTENSIONS }));

@@ -23,6 +23,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { InferenceService } from '../../inference/inference-service.js';
 import type { SessionService, Session } from '../../inference/sessions.js';
 import { errors } from '../../errors.js';
+import { refuseWhileDraining } from '../../http/drain.js';
 import { plainErrorBody, toHttpError } from '../../http/errors.js';
 import type { ServingMetrics } from '../../telemetry/metrics.js';
 import type { CodecPool } from './codec-pool.js';
@@ -65,6 +66,8 @@ export function streamRoute(app: FastifyInstance, options: StreamOptions): { clo
     if (head === undefined || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       throw errors.REQUEST_INVALID('this route is a WebSocket: send an Upgrade: websocket request');
     }
+    // A socket opened now would be closed with 1001 at once: the client should open it elsewhere.
+    refuseWhileDraining(req, 'stream');
     if (sockets.size >= options.maxConnections) {
       throw errors.QUEUE_FULL(`the server holds ${sockets.size} streams, its limit (server.max_stream_connections); retry shortly`, { headers: { 'retry-after': '1' } });
     }
