@@ -65,7 +65,7 @@ export class ServingMetrics {
     this.memoryBudget = new Gauge({ name: 'forja_model_memory_budget_bytes', help: 'Memory budget for all loaded models.', registers });
     this.modelLoads = new Counter({ name: 'forja_model_loads_total', help: 'Model load attempts by result.', labelNames: ['model', 'version', 'result'], registers });
     this.modelUnloads = new Counter({ name: 'forja_model_unloads_total', help: 'Model unloads by reason (evicted, idle, request, shutdown).', labelNames: ['model', 'version', 'reason'], registers });
-    this.sessionsActive = new Gauge({ name: 'forja_sessions_active', help: 'Streaming sessions holding server-kept state, per model.', labelNames: ['model'], registers });
+    this.sessionsActive = new Gauge({ name: 'forja_sessions_active', help: 'Sessions holding server-kept state, per model: WebSocket streams and open REST/gRPC sequences.', labelNames: ['model'], registers });
     this.codecOffloads = new Counter({ name: 'forja_codec_offloads_total', help: 'Large v2 bodies and frames decoded (op=decode) and large answers encoded (op=encode) on codec worker threads.', labelNames: ['op'], registers });
     this.fallbacks = new Counter({ name: 'forja_model_fallbacks_total', help: 'Loads that fell back from one device to another.', labelNames: ['model', 'version', 'from', 'to'], registers });
   }

@@ -145,6 +145,26 @@ describe('VAD sequences over REST and gRPC', { skip: VAD_PRESENT ? false : `${VA
     assert.equal(await activeSessions('vad'), 0);
   });
 
+  test('gRPC ModelStreamInfer: a whole sequence written at once is answered in order, equal to the direct run', async () => {
+    const chunks = signal(11, 12);
+    const expected = await direct(chunks);
+    const stream = (grpc.raw as any).ModelStreamInfer();
+    const answers: any[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (m: any) => {
+        answers.push(m);
+        if (answers.length === chunks.length) resolve();
+      });
+      stream.on('error', reject);
+    });
+    chunks.forEach((chunk, i) => stream.write(grpcRequest(chunk, { id: 'streamed', start: i === 0, end: i === chunks.length - 1 })));
+    await done;
+    stream.end();
+    assert.deepEqual(answers.map((a) => a.error_message), chunks.map(() => ''));
+    assertClose(answers.map((a) => a.infer_response.outputs[0].contents.fp32_contents[0]), expected, 'streamed sequence');
+    await sessionsReach('vad', 0);
+  });
+
   test('two interleaved ids keep their own state; one id carries its state from REST to gRPC', async () => {
     const a = signal(3, 12);
     const b = signal(8, 12);
