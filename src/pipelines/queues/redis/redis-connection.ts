@@ -27,6 +27,7 @@ export class RedisConnection {
   private clockOffsetMs = 0;
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
+  private holdingWrites = false;
 
   constructor(private readonly url: string, prefix: string, readonly commandTimeoutMs: number, private readonly logger: Logger | undefined) {
     this.keys = new RedisKeys(prefix);
@@ -42,6 +43,22 @@ export class RedisConnection {
   get workerClient(): ScriptedRedis {
     if (!this.workerRedis) throw new Error('the Redis backend is used before init()');
     return this.workerRedis;
+  }
+
+  /**
+   * Holds the lease connection's writes until the end of this event-loop turn, then sends them in one
+   * write: a burst of completions (or heartbeats) goes out as one packet, with fewer system calls here
+   * and in Redis, while each answer is still handled as it arrives.
+   */
+  sendLeaseWritesTogether(): void {
+    const stream = this.workerRedis?.stream;
+    if (this.holdingWrites || !stream || stream.destroyed) return;
+    this.holdingWrites = true;
+    stream.cork();
+    setImmediate(() => {
+      this.holdingWrites = false;
+      stream.uncork();
+    });
   }
 
   /** Where Redis is, without credentials, for messages. */

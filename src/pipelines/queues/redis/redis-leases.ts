@@ -38,6 +38,7 @@ export class RedisLeases {
       while (jobs.length < toFetch) {
         const tokens = Array.from({ length: Math.min(batch, toFetch - jobs.length) }, () => `${workerId}:${++this.tokenSeq}`);
         let got = 0;
+        if (tokens.length > 1) this.conn.sendLeaseWritesTogether();
         for (const job of await Promise.all(tokens.map((t) => worker.getNextJob(t, { block: false })))) {
           if (job) { jobs.push(job); got++; }
         }
@@ -83,6 +84,7 @@ export class RedisLeases {
 
   async heartbeat(leases: Lease[], leaseMs: number): Promise<LeaseStatus[]> {
     const { workerClient: client, keys } = this.conn;
+    this.conn.sendLeaseWritesTogether();
     const results = await Promise.all(leases.map((l) => client.forjaHeartbeat(
       keys.lock(l.jobId), keys.job(l.jobId), keys.queueKey(l.pipeline, 'stalled'), l.token, String(leaseMs), l.jobId)));
     return results.map((r): LeaseStatus => (r === 0 ? 'lost' : r === 2 ? 'cancel' : 'ok'));
@@ -92,6 +94,7 @@ export class RedisLeases {
     const job = this.leasedJob(lease);
     if (!job) return false;
     const fetchNext = !this.closing;
+    this.conn.sendLeaseWritesTogether();
     if (fetchNext) this.handingOver.set(lease.pipeline, (this.handingOver.get(lease.pipeline) ?? 0) + 1);
     try {
       // Like BullMQ's own worker: completing fetches the next job in the same script call.
@@ -185,6 +188,7 @@ export class RedisLeases {
   private async finishFailed(lease: Lease, error: JobError, fields: string[]): Promise<boolean> {
     const job = this.leasedJob(lease);
     if (!job) return false;
+    this.conn.sendLeaseWritesTogether();
     try {
       const { workerClient: client, keys } = this.conn;
       const marked = await client.forjaFencedSet(keys.lock(lease.jobId), keys.job(lease.jobId), lease.token, ...fields);
