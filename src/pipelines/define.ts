@@ -47,7 +47,11 @@ export interface StepTools<C = unknown> {
 export interface JobInfo {
   id: string;
   pipeline: string;
-  /** Delivery number of this job, 1 on the first run. */
+  /**
+   * This delivery's number, counted across retries (the job's `attempts` in the API): 1 on the first
+   * delivery; a re-delivery after a crash or a lost lease and a retry (POST /api/jobs/{id}/retry)
+   * each add one, a shutdown's hand-back does not. `maxDeliveries` still applies to each run alone.
+   */
   attempt: number;
 }
 

@@ -69,6 +69,7 @@ for (const backend of backends) {
           retry: { attempts: 1 },
           async run(_input, ctx) {
             await ctx.step('work', () => { if (existsSync(flag)) throw new Error('flag is set'); return 'ok'; });
+            return { attempt: ctx.job.attempt };
           },
         }),
         definePipeline({ name: 'echo', run: (input) => input }),
@@ -169,6 +170,7 @@ for (const backend of backends) {
       assert.equal(queued.durationMs, undefined, 'no duration before the new run starts');
       const done = await waitForJob(s, job.id, ['succeeded']);
       assert.equal(done.attempts, 2);
+      assert.deepEqual(done.result, { attempt: 2 }, 'ctx.job.attempt counts the deliveries across the retry');
       assert.ok(Date.parse(done.startedAt!) >= retriedAt, 'startedAt is the latest run\'s start');
       assert.equal(done.durationMs, Date.parse(done.finishedAt!) - Date.parse(done.startedAt!));
     });

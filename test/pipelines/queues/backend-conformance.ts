@@ -401,6 +401,9 @@ export function runBackendConformance(target: ConformanceTarget): void {
       assert.equal(retried.state, 'queued');
       assert.equal(retried.error, undefined);
       await assert.rejects(b.retry(job.id), (e: unknown) => e instanceof ForjaError && e.statusCode === 409);
+      const waiting = (await b.steps(job.id)).find((s) => s.name === 'broken');
+      assert.equal(waiting?.state, 'retrying', 'until the next delivery starts it, the failed step is not running');
+      assert.deepEqual(waiting?.error, { message: 'x' }, 'and it still shows why it failed');
       const again = await claimOne(b, p);
       assert.equal(again.fresh, false);
       const steps = await b.steps(job.id);

@@ -87,7 +87,8 @@ export const SCRIPTS: Record<string, ScriptDef> = {
     return {1, id}` },
   /**
    * failed | cancelled → waiting, as BullMQ's retry does, plus Forja's part: failed steps get their
-   * tries back (completed steps keep results and checkpoints), the cancel and error marks go, the
+   * tries back and wait as `retrying` with their error (completed steps keep results and
+   * checkpoints), the job's cancel and error marks go, the
    * deliveries so far are kept in `fats`, the job data counts the retry (so the next delivery loads
    * stored steps).
    * KEYS: job, failed, wait, paused, meta, active, marker, events, steps, cancelledSet.
@@ -107,9 +108,9 @@ export const SCRIPTS: Record<string, ScriptDef> = {
       if string.sub(steps[i], 1, 2) == 'm:' then
         local meta = cjson.decode(steps[i + 1])
         if meta.state ~= 'succeeded' then
-          meta.state = 'running'
+          -- Waits as retrying, with the error that ended it, until the next delivery starts it.
+          meta.state = 'retrying'
           meta.attempts = 0
-          meta.error = nil
           rcall('HSET', KEYS[9], steps[i], cjson.encode(meta))
         end
       end

@@ -72,7 +72,9 @@ export class JobOperations {
       retry: p(`UPDATE jobs SET state = 'queued', run_at = ?, started_at = NULL, finished_at = NULL, error = NULL, result = NULL,
                   cancel_requested = 0, retried = retried + 1, earlier_attempts = earlier_attempts + attempts, attempts = 0
                 WHERE id = ? AND state IN ('failed', 'cancelled')`),
-      resetFailedSteps: p(`UPDATE job_steps SET state = 'running', attempts = 0, error = NULL WHERE job_id = ? AND state != 'succeeded'`),
+      // Steps that did not succeed get their tries back and wait as retrying, with the error that
+      // ended them, until the next delivery starts them.
+      resetFailedSteps: p(`UPDATE job_steps SET state = 'retrying', attempts = 0 WHERE job_id = ? AND state != 'succeeded'`),
       tick: p(`INSERT INTO schedule_ticks (key, last_tick) VALUES (?, ?)
                ON CONFLICT (key) DO UPDATE SET last_tick = excluded.last_tick WHERE last_tick < excluded.last_tick`),
       expiredIds: p(`SELECT id FROM jobs WHERE pipeline = ? AND finished_at IS NOT NULL AND finished_at < ? LIMIT 1000`),
