@@ -27,6 +27,8 @@ export interface GgufTensor {
   dims: number[];
   /** F32 data; its length must be the product of dims (unless `truncate` tests want otherwise). */
   data: Float32Array;
+  /** How the data is stored in the file (default F32). */
+  storage?: 'f32' | 'f16';
 }
 
 const ALIGNMENT = 32;
@@ -67,7 +69,32 @@ function writeValue(out: ByteSink, v: GgufValue): void {
   }
 }
 
-/** Serialises a GGUF v3 file: all tensors F32. */
+/** IEEE 754 half precision of a float (round to nearest even), for F16 tensors. */
+function toHalf(value: number): number {
+  const f32 = new Float32Array([value]);
+  const bits = new Uint32Array(f32.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign;
+    mantissa = (mantissa | 0x800000) >>> (1 - exponent);
+    return sign | ((mantissa + 0x1000) >>> 13);
+  }
+  if (exponent >= 31) return sign | 0x7c00;
+  const half = sign | (exponent << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  return rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? half + 1 : half;
+}
+
+function tensorBytes(t: GgufTensor): Uint8Array {
+  if (t.storage !== 'f16') return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const halves = new Uint16Array(t.data.length);
+  for (let i = 0; i < t.data.length; i++) halves[i] = toHalf(t.data[i]);
+  return new Uint8Array(halves.buffer);
+}
+
+/** Serialises a GGUF v3 file: tensors F32, or F16 where a tensor asks for it. */
 export function encodeGguf(kv: Record<string, GgufValue>, tensors: GgufTensor[]): Buffer {
   const out = new ByteSink();
   out.bytes(Buffer.from('GGUF', 'ascii'));
@@ -80,13 +107,13 @@ export function encodeGguf(kv: Record<string, GgufValue>, tensors: GgufTensor[])
     out.str(t.name);
     out.u32(t.dims.length);
     for (const d of t.dims) out.u64(d);
-    out.u32(0); // GGML_TYPE_F32
+    out.u32(t.storage === 'f16' ? 1 : 0); // GGML_TYPE_F16 : GGML_TYPE_F32
     out.u64(offset);
-    offset += Math.ceil((t.data.length * 4) / ALIGNMENT) * ALIGNMENT;
+    offset += Math.ceil((t.data.length * (t.storage === 'f16' ? 2 : 4)) / ALIGNMENT) * ALIGNMENT;
   }
   out.pad(ALIGNMENT);
   for (const t of tensors) {
-    out.bytes(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    out.bytes(tensorBytes(t));
     out.pad(ALIGNMENT);
   }
   return out.result();
@@ -153,6 +180,8 @@ export interface TinyLlamaOptions {
   chatTemplate?: string;
   /** Leave these metadata keys out (to build invalid files on purpose). */
   omitKeys?: string[];
+  /** Store the weight matrices as F16 (norms stay F32), as released models do. */
+  f16?: boolean;
 }
 
 /** Builds the key/values and tensors of a random-weight llama-architecture model. */
@@ -199,6 +228,7 @@ export function tinyLlama(options: TinyLlamaOptions = {}): { kv: Record<string, 
       tensor(rand, `${p}ffn_up.weight`, [nEmbd, nFf]),
     );
   }
+  if (options.f16) for (const t of tensors) if (t.dims.length === 2) t.storage = 'f16';
   return { kv, tensors };
 }
 

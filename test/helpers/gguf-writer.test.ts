@@ -35,3 +35,25 @@ test('the same options write the same bytes (deterministic weights)', async () =
   const info = await readGgufFileInfo(a, { logWarnings: false });
   assert.equal((info.metadata as unknown as { general: { architecture: string } }).general.architecture, 'mamba');
 });
+
+test('an F16 llama stores its matrices as F16 at half the size, keeps its norms F32, and generates', async () => {
+  const options = { embedding: 64, layers: 2, heads: 4, kvHeads: 4, feedForward: 128 };
+  const f32 = writeTinyLlamaGguf(path.join(dir, 'f32.gguf'), options);
+  const f16 = writeTinyLlamaGguf(path.join(dir, 'f16.gguf'), { ...options, f16: true });
+  const info = await readGgufFileInfo(f16, { logWarnings: false });
+  const typeOf = (name: string) => info.tensorInfo!.find((t) => t.name === name)!.ggmlType;
+  assert.equal(typeOf('blk.0.attn_q.weight'), 1); // GGML_TYPE_F16
+  assert.equal(typeOf('blk.0.attn_norm.weight'), 0);
+  assert.ok(statSync(f16).size < statSync(f32).size * 0.6);
+  const { getLlama } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  const model = await llama.loadModel({ modelPath: f16 });
+  const context = await model.createContext({ contextSize: 64 });
+  const tokens = model.tokenize('the cat');
+  const out: number[] = [];
+  for await (const token of context.getSequence().evaluate(tokens)) { out.push(token); if (out.length === 4) break; }
+  assert.equal(out.length, 4);
+  assert.ok(out.every((t) => Number.isInteger(t) && t >= 0));
+  await context.dispose();
+  await model.dispose();
+});
