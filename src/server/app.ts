@@ -72,7 +72,9 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     bodyLimit: config.server.body_limit_bytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // The drain closes the listener only once nothing is in flight; a request that still arrives on
+    // an open connection then is served (with Connection: close), not refused with a codeless 503.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 512 },
   });
@@ -146,12 +148,10 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     logger,
   });
 
-  // The listener stays open while requests are in flight (and for server.drain_delay_ms), so late
-  // arrivals are served; once none is left, Fastify closes it and the idle keep-alive connections.
-  const drainHttp = async (budgetMs: number) => {
-    const delayMs = Math.min(config.server.drain_delay_ms, budgetMs);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    if (!(await drain.settled(budgetMs - delayMs))) {
+  // The listener stays open while requests are in flight, so late arrivals are served; once none is
+  // left, Fastify closes it and the idle keep-alive connections. Past budgetMs the busy ones are cut.
+  const closeHttp = async (budgetMs: number) => {
+    if (!(await drain.settled(budgetMs))) {
       logger.warn({ inFlight: drain.inFlight }, 'HTTP drain timed out; closing the connections of the requests still in flight');
       app.server.closeAllConnections();
     }
@@ -190,7 +190,15 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
       // at most half the shutdown timeout, so running jobs are handed back before the forced exit.
       const halfMs = config.server.shutdown_timeout_ms / 2;
       const graceMs = Math.min(config.pipelines.shutdown_grace_ms, halfMs);
-      await Promise.all([drainHttp(halfMs), grpc?.close(config.server.shutdown_timeout_ms), pipelines?.drain({ timeoutMs: graceMs })]);
+      grpc?.health.setServing(false);
+      // Both listeners stay open through server.drain_delay_ms, for load balancers still routing here.
+      const delayMs = Math.min(config.server.drain_delay_ms, halfMs);
+      const delayed = new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+      await Promise.all([
+        delayed.then(() => closeHttp(halfMs - delayMs)),
+        grpc && delayed.then(() => grpc.close(config.server.shutdown_timeout_ms - delayMs)),
+        pipelines?.drain({ timeoutMs: graceMs }),
+      ]);
       await pipelines?.stop({ timeoutMs: graceMs });
       await manager.close();
     },

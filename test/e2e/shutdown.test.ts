@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { healthClient } from '../helpers/grpc-client.js';
 import { startServer } from '../helpers/server-process.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
@@ -134,6 +135,25 @@ test('SIGTERM: readiness 503 with a code and liveness 200 while a request is in 
   assert.deepEqual(res.json.outputs.find((o: any) => o.name === 'SUM').data, [2, 3, 4, 5]);
   assert.equal(await exit, 0);
   await assert.rejects(fetch(`${server.url}/v2/health/live`), 'no longer listening');
+});
+
+test('server.drain_delay_ms keeps both listeners answering after SIGTERM with nothing in flight: readiness 503, gRPC health NOT_SERVING, requests served; then exit 0', async () => {
+  const server = await startServer(['--models', repo.dir, '--grpc-port', '0'], { env: { FORJA_SERVER__DRAIN_DELAY_MS: '3000' } });
+  const health = healthClient(server.grpcAddress!);
+  try {
+    assert.deepEqual(await health.Check({ service: '' }), { status: 'SERVING' });
+    const exit = server.stop('SIGTERM');
+    let ready: Response;
+    do ready = await fetch(`${server.url}/v2/health/ready`); while (ready.status === 200);
+    assert.equal(ready.status, 503, 'with no request in flight the listener is still open');
+    assert.equal(((await ready.json()) as { code: string }).code, 'FORJA_ERR_SHUTTING_DOWN');
+    assert.deepEqual(await health.Check({ service: '' }), { status: 'NOT_SERVING' });
+    const late = await fetch(`${server.url}/v2/models/add/infer`, { method: 'POST', headers: json, body });
+    assert.equal(late.status, 200);
+    assert.equal(await exit, 0);
+  } finally {
+    health.close();
+  }
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
