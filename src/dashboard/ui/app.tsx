@@ -1,6 +1,6 @@
 /**
  * The dashboard page. It subscribes to /dashboard/events (SSE) and re-renders on every snapshot;
- * EventSource reconnects by itself after a drop. All data is rendered as text by preact, never
+ * EventSource reconnects by itself after a drop, and a new one is opened after a refusal. All data is rendered as text by preact, never
  * parsed as HTML, so a model or job error that contains markup shows as that markup.
  */
 import { render } from 'preact';
@@ -22,15 +22,27 @@ function useSnapshots(): { snapshot?: DashboardSnapshot; history: History; conne
   const [state, setState] = useState<{ snapshot?: DashboardSnapshot; history: History }>({ history: emptyHistory() });
   const [connection, setConnection] = useState<Connection>('connecting');
   useEffect(() => {
-    const source = new EventSource('/dashboard/events');
-    source.addEventListener('open', () => setConnection('live'));
-    source.addEventListener('error', () => setConnection('reconnecting'));
-    source.addEventListener('snapshot', (e) => {
-      const snapshot = JSON.parse((e as MessageEvent<string>).data) as DashboardSnapshot;
-      setConnection('live');
-      setState((s) => ({ snapshot, history: record(s.history, snapshot) }));
-    });
-    return () => source.close();
+    let source: EventSource;
+    let again: number | undefined;
+    const connect = () => {
+      source = new EventSource('/dashboard/events');
+      source.addEventListener('open', () => setConnection('live'));
+      source.addEventListener('error', () => {
+        setConnection('reconnecting');
+        // An answer other than 200 (503 while a server drains for shutdown) closes an EventSource for good.
+        if (source.readyState === EventSource.CLOSED) again = window.setTimeout(connect, 2000);
+      });
+      source.addEventListener('snapshot', (e) => {
+        const snapshot = JSON.parse((e as MessageEvent<string>).data) as DashboardSnapshot;
+        setConnection('live');
+        setState((s) => ({ snapshot, history: record(s.history, snapshot) }));
+      });
+    };
+    connect();
+    return () => {
+      window.clearTimeout(again);
+      source.close();
+    };
   }, []);
   return { ...state, connection };
 }

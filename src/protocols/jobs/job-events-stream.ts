@@ -3,7 +3,7 @@
  * GET returns it), then sends step events, state changes, progress and logs as they happen. Events
  * from a worker in this process arrive at once; changes made by workers elsewhere (other processes,
  * other machines on Redis) are found by a light poll. The stream ends after the job finishes, and
- * when the server starts draining (a client such as `forja jobs logs -f` reconnects elsewhere).
+ * when the server starts draining for shutdown (the client reconnects, to another replica).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { openSse } from '../../http/sse.js';
