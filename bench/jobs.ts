@@ -3,6 +3,8 @@
  * concurrency: Forja on SQLite, Forja on Redis, and raw BullMQ (Queue + Worker) on the same Redis.
  *   throughput: N jobs added in bulk first, then drained by one worker; jobs/s of the drain.
  *   latency:    jobs added one at a time, paced by timers at RATE/s; enqueue → start of run(), p50/p99.
+ *   cpu:        CPU time per drained job, the benchmark process's and the Redis server's (INFO cpu):
+ *               what a change saves shows there even when a busy machine makes jobs/s jump.
  *   submit:     PipelineService.submit (what the jobs API calls) one after another, with a new job each
  *               time and with one idempotency key repeated; submits/s (no worker runs).
  * The three run once per round, in a rotated order (so a neighbour's load does not always land on the
@@ -47,11 +49,37 @@ const PREFIX = `forja-bench-${process.pid}`;
 /** The targets this benchmark checks (docs/benchmarks.md). */
 const TARGETS = { sqliteVsBullmqThroughput: 2.0, sqliteLatencyP50Ms: 0.5, redisVsBullmqThroughput: 1.0 };
 
-interface Result { jobsPerSec: number; latencyMs: { p50: number; p99: number } }
+interface Result { jobsPerSec: number; latencyMs: { p50: number; p99: number }; cpuUsPerJob: { process: number; redis: number } }
 interface SubmitResult { newJobPerSec: number; repeatedKeyPerSec: number }
 type Contender = 'bullmqRaw' | 'forjaSqlite' | 'forjaRedis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds the Redis server has used so far (INFO cpu), so its share of each drain is measured too. */
+async function redisCpuSeconds(): Promise<number> {
+  const client = new Redis(REDIS_URL);
+  try {
+    const info = await client.info('cpu');
+    const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * CPU time per job of a drain: this process's and the Redis server's. Unlike jobs/s it barely moves
+ * when a busy machine takes the cores away for a while, so it shows what a change saved.
+ */
+async function cpuMeter(): Promise<() => Promise<{ process: number; redis: number }>> {
+  const redis0 = await redisCpuSeconds();
+  const process0 = process.cpuUsage();
+  return async () => {
+    const used = process.cpuUsage(process0);
+    const redis = await redisCpuSeconds();
+    return { process: round((used.user + used.system) / JOBS, 1), redis: round(((redis - redis0) * 1e6) / JOBS, 1) };
+  };
+}
 
 /** Adds `count` jobs one by one at `rate`/s, timers only; returns the enqueue times by job key. */
 async function paced(count: number, rate: number, add: (key: string) => Promise<void>, sent: Map<string, number>): Promise<void> {
@@ -90,10 +118,12 @@ async function forja(make: () => QueueBackend): Promise<Result> {
   const worker = new PipelineWorker({ backend, pipelines: [pipeline], events, concurrency: CONCURRENCY, pollMs: 50 });
   backend.onEnqueued(() => worker.wake());
   const drained = new Promise<void>((r) => { onDone = r; });
+  const meter = await cpuMeter();
   const t0 = performance.now();
   worker.start();
   await drained;
   const seconds = (performance.now() - t0) / 1000;
+  const cpuUsPerJob = await meter();
 
   done = 0;
   target = LATENCY_JOBS;
@@ -103,7 +133,7 @@ async function forja(make: () => QueueBackend): Promise<Result> {
   await latencyDone;
   await worker.stop(1000);
   await backend.close();
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started) };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started), cpuUsPerJob };
 }
 
 async function rawBullmq(): Promise<Result> {
@@ -119,11 +149,13 @@ async function rawBullmq(): Promise<Result> {
   let target = JOBS;
   let onDone: () => void = () => {};
   const drained = new Promise<void>((r) => { onDone = r; });
+  const meter = await cpuMeter();
   const t0 = performance.now();
   const worker = new Worker(name, async (job) => { if (job.data.k) started.set(job.data.k, performance.now()); }, { connection, prefix, concurrency: CONCURRENCY });
   worker.on('completed', () => { if (++done >= target) onDone(); });
   await drained;
   const seconds = (performance.now() - t0) / 1000;
+  const cpuUsPerJob = await meter();
 
   done = 0;
   target = LATENCY_JOBS;
@@ -135,7 +167,7 @@ async function rawBullmq(): Promise<Result> {
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
-  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started) };
+  return { jobsPerSec: Math.round(JOBS / seconds), latencyMs: latencies(sent, started), cpuUsPerJob };
 }
 
 /** submit() through the service, as the jobs API calls it: new jobs, then one idempotency key again and again. */
@@ -169,6 +201,7 @@ async function cleanRedis(): Promise<void> {
   client.disconnect();
 }
 
+const cpuOf = (r: Result) => r.cpuUsPerJob.process + r.cpuUsPerJob.redis;
 const spread = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
 /** The rounds' median of one figure, with its spread. */
 const summary = (xs: number[]) => ({ median: round(median(xs)), ...spread(xs.map((x) => round(x))), rounds: xs.map((x) => round(x)) });
@@ -196,6 +229,7 @@ try {
   const contender = (name: Contender) => ({
     jobsPerSec: figure(name, (r) => r.jobsPerSec),
     latencyMs: { p50: figure(name, (r) => r.latencyMs.p50), p99: figure(name, (r) => r.latencyMs.p99) },
+    cpuUsPerJob: { process: figure(name, (r) => r.cpuUsPerJob.process), redis: figure(name, (r) => r.cpuUsPerJob.redis) },
   });
   const bullmq = contender('bullmqRaw');
   const sqlite = contender('forjaSqlite');
@@ -205,12 +239,15 @@ try {
     sqliteVsBullmqThroughput: rounds.map((r) => r.results.forjaSqlite.jobsPerSec / r.results.bullmqRaw.jobsPerSec),
     redisVsBullmqThroughput: rounds.map((r) => r.results.forjaRedis.jobsPerSec / r.results.bullmqRaw.jobsPerSec),
     sqliteVsBullmqLatencyP50: rounds.map((r) => r.results.bullmqRaw.latencyMs.p50 / r.results.forjaSqlite.latencyMs.p50),
+    // Jobs per CPU second, worker process and Redis server together, Forja on Redis over raw BullMQ.
+    redisVsBullmqJobsPerCpuSecond: rounds.map((r) => cpuOf(r.results.bullmqRaw) / cpuOf(r.results.forjaRedis)),
   };
   const ratios = {
     sqliteVsBullmqThroughput: round(median(perRound.sqliteVsBullmqThroughput), 2),
     redisVsBullmqThroughput: round(median(perRound.redisVsBullmqThroughput), 2),
     // Higher is better, as for every ratio: how many times lower Forja's p50 is than BullMQ's.
     sqliteVsBullmqLatencyP50: round(median(perRound.sqliteVsBullmqLatencyP50), 2),
+    redisVsBullmqJobsPerCpuSecond: round(median(perRound.redisVsBullmqJobsPerCpuSecond), 2),
   };
   const targets = [
     { target: `forjaSqlite jobs/s >= ${TARGETS.sqliteVsBullmqThroughput} x bullmqRaw`, figure: sqlite.jobsPerSec.median, peer: bullmq.jobsPerSec.median,

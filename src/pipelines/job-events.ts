@@ -1,7 +1,7 @@
 /**
  * In-process event bus of job activity (namespaced like `job:state`, `step:retry`), feeding the SSE
  * endpoint and logs. Per-job channels are only emitted to when someone listens, so the hot path of
- * no-op jobs pays one listenerCount check.
+ * no-op jobs pays a counter check and one listenerCount.
  */
 import { EventEmitter } from 'node:events';
 import type { JobError, JobState } from './queues/backend.js';
@@ -20,14 +20,18 @@ export type JobEvent =
 
 export class JobEvents {
   private readonly emitter = new EventEmitter();
+  /** Listeners on single jobs: while there are none, an event is not even given its channel name. */
+  private perJob = 0;
 
   constructor() {
     this.emitter.setMaxListeners(0);
   }
 
   emit(event: JobEvent): void {
-    const channel = `job:${event.jobId}`;
-    if (this.emitter.listenerCount(channel) > 0) this.emitter.emit(channel, event);
+    if (this.perJob > 0) {
+      const channel = `job:${event.jobId}`;
+      if (this.emitter.listenerCount(channel) > 0) this.emitter.emit(channel, event);
+    }
     if (this.emitter.listenerCount('*') > 0) this.emitter.emit('*', event);
   }
 
@@ -35,6 +39,13 @@ export class JobEvents {
   subscribe(jobId: string | '*', listener: (event: JobEvent) => void): () => void {
     const channel = jobId === '*' ? '*' : `job:${jobId}`;
     this.emitter.on(channel, listener);
-    return () => this.emitter.off(channel, listener);
+    if (jobId !== '*') this.perJob++;
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.emitter.off(channel, listener);
+      if (jobId !== '*') this.perJob--;
+    };
   }
 }
