@@ -7,7 +7,7 @@
  * recursive walk after it (schema validation, JSON.stringify, Array.prototype.flat) overflows the
  * stack, which would turn a client's body into a 500.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors, ForjaError } from '../errors.js';
 
 /** Deepest array/object nesting any route accepts (a rank-8 tensor in an infer body is about 12). */
@@ -66,9 +66,26 @@ export function parseJsonBytes(bytes: Buffer, what = 'JSON body', maxDepth = MAX
  * parse itself.
  */
 export function registerJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
-  const defaultParser = app.getDefaultJsonParser('error', 'error');
+  const parser = depthBoundedJsonParser(app, maxDepth);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parser);
+}
+
+/**
+ * The same parser for other content types, in a plugin that reads JSON whatever the client calls
+ * it (Ollama's clients and its documented `curl -d` send JSON as a form or with no type at all).
+ */
+export function registerJsonForAnyContentType(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+  const parser = depthBoundedJsonParser(app, maxDepth);
+  // Fastify's own text/plain parser would hand the route a string (what fetch sends a string body as).
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, parser);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parser);
+}
+
+function depthBoundedJsonParser(app: FastifyInstance, maxDepth: number) {
+  const defaultParser = app.getDefaultJsonParser('error', 'error');
+  return (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const bytes = body as Buffer;
     try {
       assertJsonDepth(bytes, 'JSON body', maxDepth);
@@ -77,5 +94,5 @@ export function registerJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON
       return;
     }
     defaultParser(request, bytes.toString('utf8'), done);
-  });
+  };
 }

@@ -15,6 +15,9 @@ import type { LoadedModel, ModelKind, ModelLoader, ModelVersionSource } from './
 import type { ServingMetrics } from '../telemetry/metrics.js';
 import { errors, ForjaError } from '../errors.js';
 
+/** The longest delay setTimeout takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export type VersionState = 'UNLOADED' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 export interface ModelManagerOptions {
@@ -39,6 +42,18 @@ export interface VersionStatus {
   memoryBytes: number;
   inFlight: number;
   lastUsed?: number;
+  /** Seconds the version stays loaded once idle (the last request's keep-alive, else its model.yaml's, else the server's); -1 forever. */
+  keepAliveSeconds: number;
+  /** Epoch ms when an idle loaded version will be unloaded; absent while in use, unloaded or kept forever. */
+  expiresAt?: number;
+}
+
+export interface AcquireOptions {
+  /**
+   * How long the version stays loaded once this request and any others are done, instead of the
+   * configured keep-alive (the last request to take a lease decides); 0 unloads it at once.
+   */
+  keepAliveSeconds?: number;
 }
 
 export interface Lease<M extends LoadedModel = LoadedModel> {
@@ -60,6 +75,10 @@ interface Slot {
   /** Monotonic use order for LRU (timestamps tie within a millisecond). */
   useTick: number;
   keepAliveTimer?: NodeJS.Timeout;
+  /** When the keep-alive timer fires (epoch ms). */
+  expiresAt?: number;
+  /** The keep-alive the last request asked for, if it asked. */
+  requestedKeepAlive?: number;
   /** Set by an explicit unload: requests get 503 instead of reloading it behind the operator's back. */
   held: boolean;
   idleWaiters: Array<() => void>;
@@ -151,7 +170,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   }
 
   /** Takes a reference on a ready version, loading it first when needed. Call release() when done. */
-  async acquire(name: string, version?: string): Promise<Lease> {
+  async acquire(name: string, version?: string, options: AcquireOptions = {}): Promise<Lease> {
     if (this.closed) throw errors.SHUTTING_DOWN('the server is shutting down');
     const slot = this.resolve(name, version);
     if (slot.state !== 'READY') {
@@ -166,7 +185,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     slot.refs++;
     slot.lastUsed = Date.now();
     slot.useTick = ++this.tick;
-    clearTimeout(slot.keepAliveTimer);
+    slot.requestedKeepAlive = options.keepAliveSeconds;
+    this.stopKeepAlive(slot);
     let released = false;
     return {
       model,
@@ -213,6 +233,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       memoryBytes: slot.model?.memoryBytes ?? 0,
       inFlight: slot.refs,
       lastUsed: slot.refs > 0 || slot.state === 'READY' ? slot.lastUsed : undefined,
+      keepAliveSeconds: this.keepAliveOf(slot),
+      expiresAt: slot.expiresAt,
     }));
   }
 
@@ -321,7 +343,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     if (slot.loading) await slot.loading.catch(() => undefined);
     if (slot.unloading) return slot.unloading;
     if (slot.state !== 'READY' || !slot.model) return;
-    clearTimeout(slot.keepAliveTimer);
+    this.stopKeepAlive(slot);
     slot.state = 'UNLOADING';
     slot.unloading = (async () => {
       if (slot.refs > 0) await new Promise<void>((resolve) => slot.idleWaiters.push(resolve));
@@ -349,12 +371,36 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   private becameIdle(slot: Slot): void {
     for (const wake of slot.idleWaiters.splice(0)) wake();
     if (slot.state !== 'READY' || this.closed) return;
-    const keepAlive = slot.source.config.keep_alive ?? this.options.keepAliveSeconds;
+    const keepAlive = this.keepAliveOf(slot);
+    this.stopKeepAlive(slot);
     if (keepAlive < 0) return;
-    clearTimeout(slot.keepAliveTimer);
+    // A request that asked for 0 is answered with the model already on its way out (not while
+    // loading: the request that triggered the load has not taken its reference yet).
+    if (keepAlive === 0 && !slot.loading) {
+      void this.unloadVersion(slot, 'idle');
+      return;
+    }
+    slot.expiresAt = Date.now() + keepAlive * 1000;
+    this.armKeepAlive(slot);
+  }
+
+  /** Node fires longer timers at once, so a keep-alive beyond ~24.8 days waits in steps. */
+  private armKeepAlive(slot: Slot): void {
+    const left = (slot.expiresAt ?? 0) - Date.now();
     slot.keepAliveTimer = setTimeout(() => {
-      if (slot.refs === 0) void this.unloadVersion(slot, 'idle');
-    }, keepAlive * 1000);
+      if (left > MAX_TIMER_MS) this.armKeepAlive(slot);
+      else if (slot.refs === 0) void this.unloadVersion(slot, 'idle');
+    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
+  }
+
+  private keepAliveOf(slot: Slot): number {
+    return slot.requestedKeepAlive ?? slot.source.config.keep_alive ?? this.options.keepAliveSeconds;
+  }
+
+  private stopKeepAlive(slot: Slot): void {
+    clearTimeout(slot.keepAliveTimer);
+    slot.keepAliveTimer = undefined;
+    slot.expiresAt = undefined;
   }
 
   private refreshLoadedGauge(): void {

@@ -91,6 +91,8 @@ export interface GenerationRequest {
   /** 0 is greedy. Default 1. */
   temperature?: number;
   topP?: number;
+  /** Sample among the k most likely tokens only; 0 or absent: no limit. */
+  topK?: number;
   seed?: number;
   stop?: string[];
   presencePenalty?: number;

@@ -19,6 +19,8 @@ import { GrpcServer } from '../protocols/grpc/index.js';
 import { routeUpgrades, streamRoute } from '../protocols/v2/stream.js';
 import { CodecPool } from '../protocols/v2/codec-pool.js';
 import { openaiRoutes, type OpenAIModelSource } from '../protocols/openai/index.js';
+import { ollamaRoutes } from '../protocols/ollama/index.js';
+import { ollamaModelSource } from './ollama-models.js';
 import type { PipelineService } from '../pipelines/service.js';
 import { pipelineModels } from './pipeline-models.js';
 import { pipelineServiceOptions } from './pipeline-options.js';
@@ -126,6 +128,7 @@ export async function buildServer(config: Readonly<ForjaConfig>, options: BuildO
     acquire: (name) => manager.acquire(name),
   };
   await app.register(openaiRoutes, { models: modelSource, metrics, bodyLimit: config.server.body_limit_bytes });
+  await app.register(ollamaRoutes, { models: ollamaModelSource(manager), serverVersion: FORJA_VERSION, metrics, bodyLimit: config.server.body_limit_bytes });
 
   let pipelines: PipelineService | undefined;
   if (config.pipelines.dir) {

@@ -25,6 +25,7 @@ export interface NativeContext {
 export interface SamplerConfig {
   temperature?: number;
   topP?: number;
+  topK?: number;
   seed?: number;
   repeatPenaltyTokens?: Uint32Array;
   repeatPenalty?: number;

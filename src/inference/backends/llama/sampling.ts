@@ -1,6 +1,6 @@
 /**
  * Maps a request's sampling parameters onto a native sampler: temperature (0 = greedy), top_p,
- * seed, OpenAI's presence/frequency penalties (over the generated tokens), and response_format
+ * top_k, seed, OpenAI's presence/frequency penalties (over the generated tokens), and response_format
  * enforced by a GBNF grammar (json_object: any JSON; json_schema: that schema, once
  * json-schema-support.ts has bounded it and found every keyword enforceable).
  *
@@ -38,6 +38,7 @@ export class SamplerFactory {
       config.temperature = temperature;
       config.seed = request.seed !== undefined ? request.seed >>> 0 : Math.floor(Math.random() * 0xffffffff);
       if (request.topP !== undefined && request.topP < 1) config.topP = request.topP;
+      if (request.topK !== undefined && request.topK > 0) config.topK = request.topK;
     } else {
       config.temperature = 0;
     }
