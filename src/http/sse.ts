@@ -69,7 +69,8 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     ...options.headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': options.cacheControl ?? 'no-cache',
-    connection: 'keep-alive',
+    // Hijacked replies skip the drain's onSend hook: a stream started while draining closes its connection.
+    connection: request.server.drain?.draining ? 'close' : 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': String(request.id),
   });

@@ -103,6 +103,7 @@ describe('openSse', () => {
     assert.equal(((await refused.json()) as { code: string }).code, 'FORJA_ERR_SHUTTING_DOWN');
     const served = await fetch(`${url}/generation`);
     assert.equal(served.status, 200, 'a generation may still start while the server drains');
+    assert.equal(served.headers.get('connection'), 'close');
     opened.at(-1)!.end();
     await served.text();
     assert.equal(await drain.settled(10_000), true, 'every stream ended, so nothing is left in flight');
