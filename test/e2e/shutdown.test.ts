@@ -156,6 +156,17 @@ test('server.drain_delay_ms keeps both listeners answering after SIGTERM with no
   }
 });
 
+test('a request that never finishes cannot hold the drain: past half of server.shutdown_timeout_ms its connection is closed and the process still exits 0', async () => {
+  const server = await startServer(['--models', repo.dir], { env: { FORJA_SERVER__SHUTDOWN_TIMEOUT_MS: '2000', FORJA_LOG__LEVEL: 'warn' } });
+  const before = await inFlight(server.url);
+  const held = heldInfer(server.url); // its body is never finished
+  while (await inFlight(server.url) <= before);
+  const exit = server.stop('SIGTERM');
+  await assert.rejects(held.response, 'the unfinished request is cut, not answered');
+  assert.equal(await exit, 0);
+  assert.match(server.output(), /HTTP drain timed out/);
+});
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} lets the in-flight request finish, then exits 0`, async () => {
     const server = await startServer(['--models', repo.dir]);
