@@ -18,6 +18,8 @@ export class RedisLeases {
    * for it too would move a second job to active for the same slot.
    */
   private readonly handingOver = new Map<string, number>();
+  /** Pipelines whose latest claim left slots to completions in flight: one that brings no job back claims again. */
+  private readonly leftToHandOver = new Set<string>();
   private closing = false;
   private tokenSeq = 0;
 
@@ -31,7 +33,8 @@ export class RedisLeases {
       const worker = this.conn.worker(pipeline, leaseMs);
       const ready = this.prefetched.get(pipeline);
       const jobs: Job[] = ready && ready.length > 0 ? ready.splice(0, want) : [];
-      const toFetch = want - (this.handingOver.get(pipeline) ?? 0);
+      const reserved = this.handingOver.get(pipeline) ?? 0;
+      const toFetch = want - reserved;
       // Fetches ramp up, 1, 2, 4, ... at once while every fetch yields a job, and stop at the first
       // that comes back empty: a wake-up for one new job costs two calls, not one per free slot.
       let batch = 1;
@@ -45,6 +48,7 @@ export class RedisLeases {
         if (got < tokens.length) break;
         batch *= 2;
       }
+      if (reserved > 0 && jobs.length < want) this.leftToHandOver.add(pipeline);
       for (const job of jobs) {
         if (worker.opts.lockDuration !== leaseMs) await job.extendLock(job.token!, leaseMs);
         const data = job.data as JobData;
@@ -96,6 +100,7 @@ export class RedisLeases {
     const fetchNext = !this.closing;
     this.conn.sendLeaseWritesTogether();
     if (fetchNext) this.handingOver.set(lease.pipeline, (this.handingOver.get(lease.pipeline) ?? 0) + 1);
+    let handedOver = false;
     try {
       // Like BullMQ's own worker: completing fetches the next job in the same script call.
       const next = await job.moveToCompleted(result === undefined ? null : result, lease.token, fetchNext) as unknown[] | undefined;
@@ -107,6 +112,7 @@ export class RedisLeases {
         const ready = this.prefetched.get(lease.pipeline);
         if (ready) ready.push(nextJob);
         else this.prefetched.set(lease.pipeline, [nextJob]);
+        handedOver = true;
         this.conn.enqueued.emit(lease.pipeline);
       }
       return true;
@@ -114,6 +120,9 @@ export class RedisLeases {
       return false;
     } finally {
       if (fetchNext) this.handingOver.set(lease.pipeline, this.handingOver.get(lease.pipeline)! - 1);
+      // No job came back for the slot a claim left to this completion (none was due when it ran, or it
+      // failed): the worker claims again, so a job added meanwhile does not wait for the poll.
+      if (fetchNext && !handedOver && this.leftToHandOver.delete(lease.pipeline)) this.conn.enqueued.emit(lease.pipeline);
       this.leased.delete(lease.jobId);
     }
   }
