@@ -132,6 +132,41 @@ describe('ModelManager', () => {
     await manager.acquire('brief').then((l) => l.release()); // loads again on demand
   });
 
+  test('a request\'s keep-alive replaces the configured one: its expiry is reported, 0 unloads once the last request is done', async () => {
+    writeAddModel(repo.versionPath('kept', '1'));
+    await makeManager({ keepAliveSeconds: -1 }).start();
+    const status = () => manager.status().find((s) => s.name === 'kept')!;
+    assert.equal(status().keepAliveSeconds, -1);
+    assert.equal(status().expiresAt, undefined, 'kept for ever: no expiry');
+
+    const before = Date.now();
+    (await manager.acquire('kept', undefined, { keepAliveSeconds: 600 })).release();
+    assert.equal(status().keepAliveSeconds, 600);
+    const expiresAt = status().expiresAt!;
+    assert.ok(expiresAt >= before + 600_000 && expiresAt <= Date.now() + 600_000, `expires at ${expiresAt}`);
+
+    // Two requests in flight: the model stays until the last one is done, whichever asked for 0.
+    const first = await manager.acquire('kept', undefined, { keepAliveSeconds: 0 });
+    const second = await manager.acquire('kept');
+    assert.equal(status().expiresAt, undefined, 'no expiry while in use');
+    first.release();
+    assert.equal(status().state, 'READY');
+    const third = await manager.acquire('kept', undefined, { keepAliveSeconds: 0 });
+    second.release();
+    assert.equal(status().state, 'READY');
+    third.release();
+    assert.equal(status().state, 'UNLOADING', 'unloading as soon as the last lease is released');
+  });
+
+  test('a keep-alive longer than setTimeout can wait is not fired at once', async () => {
+    writeAddModel(repo.versionPath('long', '1'));
+    await makeManager().start();
+    (await manager.acquire('long', undefined, { keepAliveSeconds: 30 * 24 * 3600 })).release();
+    // Node runs an overflowing delay as 1 ms: a 1 ms timer set after it runs after it.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(stateOf('long'), 'READY');
+  });
+
   test('an unload asked for while a request runs waits for that request', async () => {
     writeAddModel(repo.versionPath('busy', '1'));
     await makeManager().start();
