@@ -16,6 +16,18 @@ export type BenchmarkName = (typeof BENCHMARKS)[number];
 /** dist/src/benchmarking/report.js → dist/bench */
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench');
 
+/**
+ * The benchmarks need a checkout: they drive peers (raw onnxruntime, BullMQ, llama-server) with
+ * development dependencies and generate their models with support/, none of which the npm package
+ * ships. Undefined when they are there; otherwise what to do instead.
+ */
+export function benchmarksMissing(benchDir = BENCH_DIR): string | undefined {
+  if (existsSync(benchDir)) return undefined;
+  return `the benchmarks are not installed (${benchDir} does not exist): \`forja bench\` runs from a checkout of the Forja repository ` +
+    '(git clone, then npm ci && npm run build && npx forja bench); the npm package does not ship them. ' +
+    '`forja bench load --url <server> --model <name>` drives a running server and works from the package.';
+}
+
 export interface BenchReport {
   machine: { cpus: number; cpu: string | undefined; memory_bytes: number; node: string; platform: string; date: string; quick: boolean };
   benchmarks: Partial<Record<BenchmarkName, unknown>>;

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { compareRatios, describeRegressions, parseTolerance, ratiosOf } from '../benchmarking/compare.js';
-import { parseOnly, runBenchmarks } from '../benchmarking/report.js';
+import { benchmarksMissing, parseOnly, runBenchmarks } from '../benchmarking/report.js';
 import { collectTargets, formatTargets } from '../benchmarking/targets.js';
 import { registerBenchLoadCommand } from './bench-load.js';
 
@@ -37,6 +37,11 @@ export function registerBenchCommand(program: Command): void {
 }
 
 async function runBench(flags: BenchFlags): Promise<number> {
+  const missing = benchmarksMissing();
+  if (missing) {
+    process.stderr.write(`forja bench: ${missing}\n`);
+    return 1;
+  }
   const names = parseOnly(flags.only);
   const tolerance = parseTolerance(flags.tolerance);
   // Read the baseline before spending minutes on benchmarks, so a wrong path fails at once.

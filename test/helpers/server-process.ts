@@ -24,10 +24,11 @@ export interface ServerProcess {
 /**
  * `portFlag: false` leaves out `--port 0`, for tests whose config file must decide the port (a flag
  * would win over it). An env value of `undefined` removes that variable from the child's environment.
+ * `cli` runs another build of the CLI (an installed package's) instead of this checkout's.
  */
-export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; portFlag?: boolean } = {}): Promise<ServerProcess> {
+export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; portFlag?: boolean; cli?: string } = {}): Promise<ServerProcess> {
   const portArgs = options.portFlag === false ? [] : ['--port', '0'];
-  const child = spawn(process.execPath, [CLI, 'serve', ...portArgs, ...args], {
+  const child = spawn(process.execPath, [options.cli ?? CLI, 'serve', ...portArgs, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, FORJA_LOG__LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
