@@ -131,7 +131,7 @@ export class DynamicBatcher {
     this.running++;
     const startedAt = performance.now();
     try {
-      const inputs = batch.length === 1 ? batch[0].request.inputs : concatInputs(batch.map((p) => p.request.inputs));
+      const inputs = batch.length === 1 ? batch[0].request.inputs : concatInputs(batch.map((p) => p.request.inputs), (bytes) => this.model.allocateInput?.(bytes));
       const inputsReady = performance.now();
       // A concatenated batch is the batcher's own; a single request's inputs only if it gave them up.
       const transferInputs = batch.length > 1 || batch[0].request.disposable === true;
@@ -179,19 +179,23 @@ function signatureOf(request: BatchRequest): string {
   return s;
 }
 
-function concatInputs(requests: Tensor[][]): Tensor[] {
+type Allocate = (bytes: number) => ArrayBuffer | undefined;
+
+function concatInputs(requests: Tensor[][], allocate: Allocate): Tensor[] {
   return requests[0].map((first, index) => {
     const parts = requests.map((inputs) => inputs.find((t) => t.name === first.name) ?? inputs[index]);
     const batch = parts.reduce((sum, t) => sum + t.shape[0], 0);
-    return { name: first.name, datatype: first.datatype, shape: [batch, ...first.shape.slice(1)], data: concatData(parts.map((t) => t.data)) };
+    return { name: first.name, datatype: first.datatype, shape: [batch, ...first.shape.slice(1)], data: concatData(parts.map((t) => t.data), allocate) };
   });
 }
 
-function concatData(parts: TensorData[]): TensorData {
+function concatData(parts: TensorData[], allocate: Allocate): TensorData {
   if (Array.isArray(parts[0])) return (parts as string[][]).flat();
   const total = parts.reduce((sum, p) => sum + p.length, 0);
-  const Ctor = (parts[0] as Float32Array).constructor as new (n: number) => Float32Array;
-  const out = new Ctor(total);
+  const Ctor = (parts[0] as Float32Array).constructor as { new (n: number): Float32Array; new (buffer: ArrayBuffer, offset: number, length: number): Float32Array; BYTES_PER_ELEMENT: number };
+  // The backend's own buffer when it keeps one (reused across runs), else a fresh array.
+  const buffer = allocate(total * Ctor.BYTES_PER_ELEMENT);
+  const out = buffer ? new Ctor(buffer, 0, total) : new Ctor(total);
   let offset = 0;
   for (const p of parts as Float32Array[]) {
     out.set(p, offset);

@@ -50,6 +50,11 @@ export interface TensorModel extends LoadedModelBase {
    * backend may move them instead of copying (the typed arrays are unusable afterwards).
    */
   run(inputs: Tensor[], outputNames?: string[], options?: { transferInputs?: boolean }): Promise<Tensor[]>;
+  /**
+   * A buffer of at least `bytes` for a batch's concatenated input, when the backend keeps its own
+   * (reused across runs); undefined when a fresh array serves as well.
+   */
+  allocateInput?(bytes: number): ArrayBuffer | undefined;
 }
 
 /** One version of one model as found in the repository, ready to hand to a loader. */

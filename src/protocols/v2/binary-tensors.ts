@@ -7,14 +7,20 @@ import type { Datatype, Tensor, TensorData } from '../../inference/types.js';
 import { DATATYPE_INFO, elementCount } from '../../inference/datatypes.js';
 import { errors } from '../../errors.js';
 
-export function decodeBinaryData(name: string, datatype: Datatype, shape: number[], bytes: Buffer): TensorData {
+/**
+ * `view`: the caller owns `bytes` for good (nothing rewrites them), so an aligned tensor may be a view
+ * into them instead of a copy.
+ */
+export function decodeBinaryData(name: string, datatype: Datatype, shape: number[], bytes: Buffer, { view = false } = {}): TensorData {
   const count = elementCount(shape);
   if (datatype === 'BYTES') return decodeBytesElements(name, count, bytes);
   const { bytes: size, array } = DATATYPE_INFO[datatype];
   if (bytes.length !== count * size) {
     throw errors.TENSOR_SHAPE(`input '${name}': shape [${shape}] of ${datatype} needs ${count * size} bytes of binary data, got ${bytes.length}`);
   }
-  // Copy into a fresh, aligned buffer: the request body's offset is rarely a multiple of 8.
+  // A view when allowed and aligned for the element type (the infer route reads bodies so that
+  // binary data starts on an 8-byte boundary, aligned-body.ts); else a copy into a fresh buffer.
+  if (view && bytes.byteOffset % size === 0) return new array(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
   const copy = new ArrayBuffer(bytes.length);
   new Uint8Array(copy).set(bytes);
   return new array(copy, 0, count);

@@ -64,11 +64,17 @@ export class CodecPool {
     this.onOffload = options.onOffload ?? (() => undefined);
   }
 
-  async decode(raw: Buffer, headerLength: string | string[] | undefined): Promise<DecodedInfer> {
-    if (raw.length < OFF_THREAD_BODY_BYTES) return decodeInferRequest(raw, headerLength);
-    const bytes = movable(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+  /**
+   * `ownsBuffer`: nothing else uses or rewrites `raw.buffer` (an infer body as the route read it), so
+   * binary tensors may view it instead of copying, and on a worker the whole buffer moves there and
+   * back with the tensors that view it, keeping their alignment.
+   */
+  async decode(raw: Buffer, headerLength: string | string[] | undefined, { ownsBuffer = false } = {}): Promise<DecodedInfer> {
+    if (raw.length < OFF_THREAD_BODY_BYTES) return decodeInferRequest(raw, headerLength, { viewBinary: ownsBuffer });
+    const whole = ownsBuffer && raw.buffer instanceof ArrayBuffer;
+    const bytes = whole ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : movable(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
     this.onOffload('decode');
-    return this.send<DecodedInfer>({ op: 'decode', bytes, headerLength }, ownedBuffers([bytes]));
+    return this.send<DecodedInfer>({ op: 'decode', bytes, headerLength, viewBinary: ownsBuffer }, whole ? [raw.buffer as ArrayBuffer] : ownedBuffers([bytes]));
   }
 
   /** The outputs are given up: their buffers may be moved to the worker. */

@@ -23,7 +23,8 @@ export interface DecodedInfer {
   sequence?: SequenceFlags;
 }
 
-export function decodeInferRequest(raw: Buffer, headerLength: string | string[] | undefined): DecodedInfer {
+/** `viewBinary`: `raw` is the caller's for good, so binary tensors may view it rather than copy it. */
+export function decodeInferRequest(raw: Buffer, headerLength: string | string[] | undefined, { viewBinary = false } = {}): DecodedInfer {
   let jsonPart = raw;
   let binary: Buffer | undefined;
   if (headerLength !== undefined) {
@@ -52,7 +53,7 @@ export function decodeInferRequest(raw: Buffer, headerLength: string | string[] 
       if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > binary.length) {
         throw errors.REQUEST_INVALID(`input '${input.name}': binary_data_size ${JSON.stringify(size)} does not fit the ${binary.length - offset} bytes of binary data left`);
       }
-      const data = decodeBinaryData(input.name, input.datatype, input.shape, binary.subarray(offset, offset + size));
+      const data = decodeBinaryData(input.name, input.datatype, input.shape, binary.subarray(offset, offset + size), { view: viewBinary });
       offset += size;
       return { name: input.name, datatype: input.datatype, shape: input.shape, data };
     }

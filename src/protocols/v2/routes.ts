@@ -9,6 +9,7 @@ import { errors } from '../../errors.js';
 import { errorHandler, sendError, toHttpError } from '../../http/errors.js';
 import { parseJsonBytes } from '../../http/json-body.js';
 import { HEADER_LENGTH } from './infer-codec.js';
+import { alignedBodyParser } from './aligned-body.js';
 import type { CodecPool } from './codec-pool.js';
 import { inferLimit, inferLimitHook, REPOSITORY_BODY_LIMIT, tooLarge } from './body-limits.js';
 import type { RouteDocs } from '../../http/route-config.js';
@@ -34,9 +35,10 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   const { inference, metrics, codecs } = options;
   const manager = inference.manager;
 
-  // Bodies arrive as raw bytes: infer may carry binary tensors after its JSON header.
+  // Bodies arrive as raw bytes: infer may carry binary tensors after its JSON header, which the
+  // parser places on an aligned offset so they are viewed rather than copied.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', alignedBodyParser(options.bodyLimit));
   // v2's error body is the plain one: {"error": "<message>", "code": "FORJA_ERR_…"}.
   app.setErrorHandler(errorHandler());
 
@@ -77,7 +79,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
       // A chunked body had no Content-Length to refuse it by before it was read.
       const limit = inferLimit(inference, model, version, options.bodyLimit);
       if (req.body.length > limit.bytes) throw tooLarge(req.body.length, limit);
-      const decoded = await codecs.decode(req.body, req.headers[HEADER_LENGTH]);
+      const decoded = await codecs.decode(req.body, req.headers[HEADER_LENGTH], { ownsBuffer: true });
       const result = await inference.infer({ model, version, inputs: decoded.inputs, outputs: decoded.outputNames, disposable: true, sequence: decoded.sequence });
       resolvedVersion = result.version;
       const encoded = await codecs.encode(model, result.version, decoded.id, result.outputs, decoded.binaryOutputs);

@@ -9,6 +9,7 @@ import type { ModelLoader, ModelVersionSource, TensorModel } from '../../types.j
 import type { ServingMetrics } from '../../../telemetry/metrics.js';
 import { OnnxModel } from './onnx-model.js';
 import { SessionThread } from './session-thread.js';
+import { BufferPool } from './buffer-pool.js';
 import { INLINE_BELOW_MS, timeWarmup } from './warmup.js';
 import { providerOrder, type ProviderName } from './execution-providers.js';
 import { errors } from '../../../errors.js';
@@ -73,11 +74,12 @@ async function createModel(source: ModelVersionSource, sessionOpts: ort.Inferenc
   };
   if (execution === 'inline') return warmedUp(await inline(), source, options);
   const count = source.config.instances ?? options.instances;
-  const threads = Array.from({ length: count }, () => new SessionThread());
+  const pool = new BufferPool();
+  const threads = Array.from({ length: count }, () => new SessionThread(pool));
   let model: OnnxModel;
   try {
     const loaded = await Promise.all(threads.map((t) => t.load(source.path, sessionOpts)));
-    model = new OnnxModel({ kind: 'threads', threads }, loaded[0], device, memoryBytes, logger);
+    model = new OnnxModel({ kind: 'threads', threads, pool }, loaded[0], device, memoryBytes, logger);
   } catch (err) {
     await Promise.all(threads.map((t) => t.release().catch(() => undefined)));
     throw err;

@@ -8,12 +8,13 @@ import type { Logger } from 'pino';
 import type { Device, Tensor, TensorData, TensorModel, TensorSpec } from '../../types.js';
 import { ortTypeOf, readSpecs, toOrtTensor, v2Datatype } from './ort-types.js';
 import type { SessionThread } from './session-thread.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { WireTensor } from './wire-tensor.js';
 import { runFailure } from './run-errors.js';
 
 export type SessionRunner =
   | { kind: 'inline'; session: ort.InferenceSession }
-  | { kind: 'threads'; threads: SessionThread[] };
+  | { kind: 'threads'; threads: SessionThread[]; pool: BufferPool };
 
 export class OnnxModel implements TensorModel {
   readonly kind = 'onnx' as const;
@@ -40,6 +41,11 @@ export class OnnxModel implements TensorModel {
 
   get execution(): 'inline' | 'threads' {
     return this.runner.kind;
+  }
+
+  /** On threads, a batch is built in a buffer that goes to the worker and back (buffer-pool.ts). */
+  allocateInput(bytes: number): ArrayBuffer | undefined {
+    return this.runner.kind === 'threads' ? this.runner.pool.take(bytes) : undefined;
   }
 
   async run(inputs: Tensor[], outputNames?: string[], options: { transferInputs?: boolean } = {}): Promise<Tensor[]> {

@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import type { WireTensor } from './wire-tensor.js';
+import type { BufferPool } from './buffer-pool.js';
 
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 
@@ -20,9 +21,11 @@ export class SessionThread {
   /** Time the last run spent inside onnxruntime on the worker, without the thread hop. */
   lastComputeMs = 0;
 
-  constructor() {
+  /** `pool`: where input buffers come from and go back to (one per model, shared by its threads). */
+  constructor(private readonly pool: BufferPool) {
     this.worker = new Worker(WORKER_URL);
-    this.worker.on('message', (message: { op: string; id?: number; outputs?: WireTensor[]; message?: string; inputs?: unknown; computeMs?: number }) => {
+    this.worker.on('message', (message: { op: string; id?: number; outputs?: WireTensor[]; message?: string; inputs?: unknown; computeMs?: number; returned?: ArrayBuffer[] }) => {
+      if (message.returned) this.pool.give(message.returned);
       if (message.op === 'result') {
         this.lastComputeMs = message.computeMs ?? 0;
         this.pending.get(message.id!)?.resolve(message.outputs!);
@@ -51,13 +54,31 @@ export class SessionThread {
     this.busy++;
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Inputs are copied unless the caller gave them up: moving a batch's buffers saves a copy and
-      // the garbage it leaves. Only buffers a tensor owns whole are moved.
-      const transfer = transferInputs ? feeds.flatMap((t) => (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength ? [t.data.buffer] : [])) : [];
-      this.worker.postMessage({ op: 'run', id, feeds, fetches }, transfer);
+      const transfer: ArrayBuffer[] = [];
+      const moved = feeds.map((t) => (Array.isArray(t.data) ? t : { ...t, data: this.movable(t.data, transferInputs, transfer) }));
+      this.worker.postMessage({ op: 'run', id, feeds: moved, fetches }, transfer);
     }).finally(() => {
       this.busy--;
     });
+  }
+
+  /**
+   * Every input travels moved, never cloned (a clone copies twice: into the message, out of it).
+   * A buffer the caller gave up and the tensor owns whole, or one of the pool's, moves as it is;
+   * anything else is first copied into a pool buffer. The worker sends the buffers back.
+   */
+  private movable(data: ArrayBufferView & { length: number }, given: boolean, transfer: ArrayBuffer[]): ArrayBufferView & { length: number } {
+    const buffer = data.buffer;
+    const whole = buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength;
+    if (given && (whole || this.pool.owns(buffer))) {
+      if (!transfer.includes(buffer as ArrayBuffer)) transfer.push(buffer as ArrayBuffer);
+      return data;
+    }
+    const target = this.pool.take(data.byteLength);
+    new Uint8Array(target, 0, data.byteLength).set(new Uint8Array(buffer, data.byteOffset, data.byteLength));
+    transfer.push(target);
+    const Typed = data.constructor as new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView & { length: number };
+    return new Typed(target, 0, data.length);
   }
 
   async release(): Promise<void> {

@@ -4,7 +4,7 @@
  * the event loop keeps parsing and batching while the worker computes.
  *
  * Messages in:  { op: 'load', path, options } | { op: 'run', id, feeds, fetches } | { op: 'release' }
- * Messages out: { op: 'loaded', inputs, outputs } | { op: 'result', id, outputs, computeMs } | { op: 'error', id?, message } | { op: 'released' }
+ * Messages out: { op: 'loaded', inputs, outputs } | { op: 'result', id, outputs, computeMs, returned (the inputs' buffers) } | { op: 'error', id?, message } | { op: 'released' }
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -28,7 +28,9 @@ port.on('message', async (message: { op: string; id?: number; path?: string; opt
         const value = results[name];
         return { name, type: value.type, dims: [...value.dims], data: value.data as WireTensor['data'] };
       });
-      port.postMessage({ op: 'result', id: message.id, outputs, computeMs }, transferables(outputs));
+      // The inputs' buffers go back to the main thread's pool for the next run's inputs.
+      const returned = transferables(message.feeds!);
+      port.postMessage({ op: 'result', id: message.id, outputs, computeMs, returned }, [...transferables(outputs), ...returned]);
     } else if (message.op === 'release') {
       await session?.release();
       session = undefined;
