@@ -1,6 +1,6 @@
 /**
  * The traffic panel: per model, the streaming sessions open now and the requests over each protocol
- * (REST, gRPC, WebSocket stream messages, and OpenAI when a GGUF model is served).
+ * (REST, gRPC, WebSocket stream messages, and OpenAI and Ollama when a GGUF model is served).
  */
 import type { ModelRow, TrafficRow } from '../snapshot-types.js';
 import { rate } from './format.js';
@@ -11,11 +11,15 @@ const PROTOCOLS = [
   { label: 'grpc', name: 'gRPC' },
   { label: 'websocket', name: 'WebSocket' },
   { label: 'openai', name: 'OpenAI' },
+  { label: 'ollama', name: 'Ollama' },
 ];
+
+/** Columns of the language-model APIs, shown once a GGUF model is served or they have traffic. */
+const LLM_PROTOCOLS = new Set(['openai', 'ollama']);
 
 export function TrafficTable({ traffic, models }: { traffic: TrafficRow[]; models: ModelRow[] }) {
   if (traffic.length === 0) return null;
-  const columns = PROTOCOLS.filter((p) => p.label !== 'openai' || models.some((m) => m.kind === 'llm') || traffic.some((t) => t.protocols.openai));
+  const columns = PROTOCOLS.filter((p) => !LLM_PROTOCOLS.has(p.label) || models.some((m) => m.kind === 'llm') || traffic.some((t) => t.protocols[p.label]));
   const sessions = traffic.reduce((n, t) => n + t.sessions, 0);
   return (
     <>

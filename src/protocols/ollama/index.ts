@@ -49,9 +49,12 @@ export async function ollamaRoutes(app: FastifyInstance, options: OllamaRoutesOp
 
   app.get('/api/version', route({ summary: 'Server version (Ollama API)', tag: 'ollama' }), async () => ({ version: options.serverVersion }));
 
-  app.get('/api/tags', route({ summary: 'GGUF models of the repository (Ollama API)', tag: 'ollama' }), async () => ({
-    models: await Promise.all(ggufVersions().map(async (v) => tagsEntry(v, await models.facts(v.path)))),
-  }));
+  app.get('/api/tags', route({ summary: 'GGUF models of the repository (Ollama API)', tag: 'ollama' }), async (request) => {
+    const entries = await Promise.allSettled(ggufVersions().map(async (v) => tagsEntry(v, await models.facts(v.path))));
+    // A file that cannot be read is left out of the list (its loads fail with the reason), not a failed list.
+    for (const entry of entries) if (entry.status === 'rejected') request.log.warn({ err: entry.reason }, 'GGUF file left out of /api/tags');
+    return { models: entries.flatMap((e) => e.status === 'fulfilled' ? [e.value] : []) };
+  });
 
   app.post('/api/show', post({ summary: 'One model\'s details, metadata and template', tag: 'ollama', body: showSchema }), async (request) => {
     const { model, verbose } = parseShow(request.body);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Ollama, type ChatResponse, type GenerateResponse } from 'ollama';
@@ -37,6 +37,8 @@ before(async () => {
   // Random weights whose greedy JSON answers end within a few dozen tokens (stories260K's do not).
   writeTinyLlamaGguf(path.join(repo.dir, 'json.gguf'));
   writeAddModel(path.join(repo.dir, 'adder.onnx'));
+  // Not a GGUF: left out of the listing instead of failing it.
+  writeFileSync(path.join(repo.dir, 'junk.gguf'), 'not a model');
   server = await startServer(['--models', repo.dir]);
   ollama = new Ollama({ host: server.url });
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -58,7 +60,7 @@ function assertFinal(final: GenerateResponse | ChatResponse): void {
   assert.ok(final.prompt_eval_count > 0);
 }
 
-test('version, and the GGUF models listed as name:tag with file size, sha256 digest and details', { skip }, async () => {
+test('version, and the readable GGUF models listed as name:tag with file size, sha256 digest and details', { skip }, async () => {
   assert.match((await ollama.version()).version, /^\d+\.\d+\.\d+/);
   const { models } = await ollama.list();
   assert.deepEqual(models.map((m) => m.name).sort(), ['json:latest', 'stories:latest', 'tiny:1', 'tiny:latest']);
@@ -88,6 +90,7 @@ test('show gives details, the GGUF metadata and the context; unknown models are 
   });
   await assert.rejects(ollama.show({ model: 'tiny:7' }), { name: 'ResponseError', status_code: 404 });
   await assert.rejects(ollama.show({ model: 'adder' }), { name: 'ResponseError', status_code: 400, message: /ONNX model/ });
+  await assert.rejects(ollama.show({ model: 'junk' }), { name: 'ResponseError', status_code: 503, message: /cannot read the GGUF file/ });
 });
 
 test('generate, streamed and not, gives the same greedy text and Ollama\'s final counters', { skip }, async () => {
