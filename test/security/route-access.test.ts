@@ -32,6 +32,7 @@ describe('route access levels', () => {
       ['GET', '/v2/health/live', 'public'], ['GET', '/v2/health/ready', 'public'], ['HEAD', '/v2/health/ready', 'public'],
       ['GET', '/openapi.json', 'public'], ['GET', '/docs/', 'public'], ['GET', '/docs/static/*', 'public'], ['GET', '/dashboard/login.css', 'public'],
       ['GET', '/v2', 'infer'], ['POST', '/v2/models/:model/infer', 'infer'], ['POST', '/v1/chat/completions', 'infer'], ['GET', '/v1/models', 'infer'],
+      ['POST', '/api/chat', 'infer'], ['GET', '/api/tags', 'infer'], ['GET', '/api/version', 'infer'], ['POST', '/api/pull', 'infer'],
       ['POST', '/api/jobs', 'jobs'], ['POST', '/api/jobs/:id/cancel', 'jobs'], ['GET', '/api/pipelines', 'jobs'],
       ['POST', '/hooks/:pipeline', 'webhook'], ['POST', '/dashboard/login', 'login'],
       ['POST', '/v2/repository/models/:model/load', 'admin'], ['GET', '/metrics', 'admin'], ['GET', '/', 'admin'], ['GET', '/dashboard/events', 'admin'],
