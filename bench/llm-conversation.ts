@@ -41,7 +41,8 @@ function userText(random: () => number): string {
 interface TurnResult { ttftMs: number; text: string; promptTokens: number; cachedTokens: number }
 
 /** One streamed completion; TTFT is the time to the first chunk carrying text. */
-function turn(base: string, model: string, prompt: string): Promise<TurnResult> {
+function turn(base: string, model: string, prompt: string, retried = false): Promise<TurnResult> {
+  const again = () => turn(base, model, prompt, true);
   const body = JSON.stringify({ model, prompt, max_tokens: GENERATE, temperature: 0, stream: true, stream_options: { include_usage: true }});
   const url = new URL(`${base}/v1/completions`);
   const started = performance.now();
@@ -71,7 +72,8 @@ function turn(base: string, model: string, prompt: string): Promise<TurnResult> 
         resolve({ ttftMs, text, promptTokens: usage?.prompt_tokens ?? 0, cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? -1 });
       });
     });
-    req.on('error', reject);
+    // A keep-alive socket the server closed while idle fails on reuse before any answer: send again once.
+    req.on('error', (err) => { if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !retried) resolve(again()); else reject(err); });
     req.end(body);
   });
 }

@@ -45,7 +45,8 @@ const LONG_WORDS = ['the', 'little', 'girl', 'saw', 'a', 'big', 'dog', 'in', 'pa
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /** One streamed completion over HTTP; returns completion tokens and ms to the first text chunk. */
-function streamOnce(base: string, model: string, maxTokens: number, prompt = PROMPT): Promise<{ tokens: number; promptTokens: number; ttftMs: number }> {
+function streamOnce(base: string, model: string, maxTokens: number, prompt = PROMPT, retried = false): Promise<{ tokens: number; promptTokens: number; ttftMs: number }> {
+  const again = () => streamOnce(base, model, maxTokens, prompt, true);
   const body = JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
   const url = new URL(`${base}/v1/completions`);
   const started = performance.now();
@@ -67,7 +68,8 @@ function streamOnce(base: string, model: string, maxTokens: number, prompt = PRO
         resolve({ tokens, promptTokens: Number(/"prompt_tokens":(\d+)/.exec(usageText)?.[1] ?? 0), ttftMs });
       });
     });
-    req.on('error', reject);
+    // A keep-alive socket the server closed while idle fails on reuse before any answer: send again once.
+    req.on('error', (err) => { if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !retried) resolve(again()); else reject(err); });
     req.end(body);
   });
 }
