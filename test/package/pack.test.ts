@@ -26,10 +26,14 @@ const INSTALL_TIMEOUT_MS = 20 * 60_000;
 const npmVersion = spawnSync('npm', ['--version'], { shell: WINDOWS, encoding: 'utf8' });
 const npmMissing = npmVersion.status === 0 ? undefined : `npm is not available (${npmVersion.error?.message ?? npmVersion.stderr}); the package test needs it`;
 
-/** The environment without the npm_* variables an `npm test` run sets, which would steer the nested npm. */
+/**
+ * The environment without the npm_* variables an `npm test` run sets, which would steer the nested
+ * npm, and without c8's NODE_V8_COVERAGE: an install runs hundreds of node processes whose coverage
+ * of npm and node-gyp is no one's.
+ */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key) && key !== 'NODE_V8_COVERAGE') env[key] = value;
   return { ...env, ...extra };
 }
 
