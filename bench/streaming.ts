@@ -25,6 +25,7 @@ import WebSocket from 'ws';
 import { benchRepo } from './lib/model-repo.js';
 import { processCpuMs, startListening, type Child } from './lib/processes.js';
 import { median, percentile, round } from '../src/telemetry/stats.js';
+import { binaryStreamFrame } from '../support/stream-frames.js';
 
 const QUICK = process.argv.includes('--quick');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -55,18 +56,16 @@ const SR = Buffer.from(BigInt64Array.from([16000n]).buffer);
 
 const bytesOf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** A WebSocket binary frame: 4-byte LE header length, JSON header, then the input and sr bytes. */
+/** A WebSocket binary frame for each chunk: the JSON header, then the input and sr bytes. */
 function wsFrames(): Buffer[] {
-  const header = Buffer.from(JSON.stringify({
+  const header = {
     inputs: [
       { name: 'input', shape: [1, FRAME], datatype: 'FP32', parameters: { binary_data_size: FRAME * 4 } },
       { name: 'sr', shape: [], datatype: 'INT64', parameters: { binary_data_size: 8 } },
     ],
     parameters: { binary_data_output: true },
-  }));
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32LE(header.length);
-  return FRAMES.map((frame) => Buffer.concat([prefix, header, bytesOf(frame), SR]));
+  };
+  return FRAMES.map((frame) => binaryStreamFrame(header, [frame, SR]));
 }
 
 /** An HTTP request header of the same frame in sequence `id`, the sequence parameters Triton's clients send. */

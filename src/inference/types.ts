@@ -189,3 +189,20 @@ export function isTensorModel(model: LoadedModel): model is TensorModel {
 export function isLanguageModel(model: LoadedModel): model is LlmModel {
   return model.kind === 'llm';
 }
+
+/** What a GGUF file says about itself (read by our own header reader), for listings such as Ollama's. */
+export interface GgufFacts {
+  architecture: string;
+  /** general.parameter_count, else the sum of the tensors' elements. */
+  parameterCount: number;
+  /** llama.cpp's name of general.file_type (`Q4_0`, `F16` …); `unknown` when absent or new. */
+  quantization: string;
+  /** Dotted metadata keys to values; arrays longer than `arrayLimit` are left empty unless asked for. */
+  metadata(options?: { fullArrays?: boolean }): Record<string, unknown>;
+  /** tokenizer.chat_template, when the file has one. */
+  chatTemplate?: string;
+  fileBytes: number;
+  modifiedAt: Date;
+  /** Hex SHA-256 of the whole file. */
+  sha256(): Promise<string>;
+}

@@ -13,6 +13,7 @@ import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { direct, FRAME, frameInputs, signal, VAD, VAD_MODEL_YAML, VAD_PRESENT } from '../helpers/vad.js';
 import { tempRepo, type TempRepo } from '../helpers/model-repo.js';
 import { writeAddModel } from '../helpers/onnx-models.js';
+import { binaryStreamFrame } from '../../support/stream-frames.js';
 
 const BODY_LIMIT = 1024 * 1024;
 const MAX_STREAMS = 60;
@@ -141,17 +142,15 @@ describe('VAD over a WebSocket session', { skip: present ? false : `${VAD} not p
 
   test('binary frames: length-prefixed JSON header and tensor bytes, answered the same way', async () => {
     const chunk = signal(3)[8];
-    const header = Buffer.from(JSON.stringify({
+    const header = {
       inputs: [
         { name: 'input', shape: [1, FRAME], datatype: 'FP32', parameters: { binary_data_size: FRAME * 4 } },
         { name: 'sr', shape: [], datatype: 'INT64', parameters: { binary_data_size: 8 } },
       ],
       parameters: { binary_data_output: true },
-    }));
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32LE(header.length);
+    };
     const c = await connect();
-    c.send(Buffer.concat([prefix, header, Buffer.from(chunk.buffer), Buffer.from(BigInt64Array.from([16000n]).buffer)]));
+    c.send(binaryStreamFrame(header, [chunk, BigInt64Array.from([16000n])]));
     const reply: Buffer = await c.next();
     const length = reply.readUInt32LE(0);
     const json = JSON.parse(reply.subarray(4, 4 + length).toString());
@@ -208,13 +207,10 @@ describe('VAD over a WebSocket session', { skip: present ? false : `${VAD} not p
     assert.equal(await offloads('decode'), decodes + 1, 'the frame was decoded on a codec thread');
     assert.equal(await offloads('encode'), encodes + 1, 'the answer was encoded on a codec thread');
 
-    const header = Buffer.from(JSON.stringify({
+    c.send(binaryStreamFrame({
       inputs: ['A', 'B'].map((name) => ({ name, shape: [1, WIDE], datatype: 'FP32', parameters: { binary_data_size: WIDE * 4 } })),
       outputs: [{ name: 'SUM', parameters: { binary_data: true } }],
-    }));
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32LE(header.length);
-    c.send(Buffer.concat([prefix, header, Buffer.from(a.buffer), Buffer.from(b.buffer)]));
+    }, [a, b]));
     const binary: Buffer = await c.next();
     const length = binary.readUInt32LE(0);
     const values = new Float32Array(binary.buffer.slice(binary.byteOffset + 4 + length, binary.byteOffset + binary.length));

@@ -3,7 +3,7 @@
  * loaded and until when, a lease on one for the length of a response (with the request's own
  * keep-alive), and what each GGUF file says about itself.
  */
-import type { LoadedModel } from '../../inference/types.js';
+import type { GgufFacts, LoadedModel } from '../../inference/types.js';
 
 export interface OllamaModelVersion {
   name: string;
@@ -30,17 +30,8 @@ export interface OllamaLease {
   release(): void;
 }
 
-/** The metadata of a GGUF file (see inference/backends/llama/gguf-facts.ts). */
-export interface OllamaFileFacts {
-  architecture: string;
-  parameterCount: number;
-  quantization: string;
-  metadata(options?: { fullArrays?: boolean }): Record<string, unknown>;
-  chatTemplate?: string;
-  fileBytes: number;
-  modifiedAt: Date;
-  sha256(): Promise<string>;
-}
+/** The metadata of a GGUF file, as the engine reads it. */
+export type OllamaFileFacts = GgufFacts;
 
 export interface OllamaModelSource {
   /** Every version of every model in the repository, of any format. */

@@ -7,23 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import type { GgufFacts } from '../../types.js';
 import { readGgufHeader, type GgufHeader } from './gguf-header.js';
-
-export interface GgufFacts {
-  architecture: string;
-  /** general.parameter_count, else the sum of the tensors' elements. */
-  parameterCount: number;
-  /** llama.cpp's name of general.file_type (`Q4_0`, `F16` …); `unknown` when absent or new. */
-  quantization: string;
-  /** Dotted metadata keys to values; arrays longer than `arrayLimit` are left empty unless asked for. */
-  metadata(options?: { fullArrays?: boolean }): Record<string, unknown>;
-  /** tokenizer.chat_template, when the file has one. */
-  chatTemplate?: string;
-  fileBytes: number;
-  modifiedAt: Date;
-  /** Hex SHA-256 of the whole file. */
-  sha256(): Promise<string>;
-}
 
 /** llama.cpp's `llama_ftype` values (general.file_type). */
 const FILE_TYPES: Record<number, string> = {
