@@ -4,17 +4,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { validateConfig } from '../../../src/config/load.js';
-import { createRegistry } from '../../../src/telemetry/metrics.js';
-import { createModelRuntime, type ModelRuntime } from '../../../src/server/model-runtime.js';
-import { v2Routes } from '../../../src/protocols/v2/index.js';
-import { CodecPool } from '../../../src/protocols/v2/codec-pool.js';
+import type { FastifyInstance } from 'fastify';
 import { alignmentPad } from '../../../src/protocols/v2/aligned-body.js';
 import { decodeInferRequest } from '../../../src/protocols/v2/infer-codec.js';
-import { tempRepo, type TempRepo } from '../../helpers/model-repo.js';
-import { writeAddModel } from '../../helpers/onnx-models.js';
+import { startV2App, type V2App } from '../../helpers/v2-app.js';
 
 function binaryBody(headerPadding: number, a: number[], b: number[]): { body: Buffer; headerLength: number } {
   const data = Buffer.from(new Float32Array([...a, ...b]).buffer);
@@ -44,25 +37,13 @@ describe('binary tensors in the body', () => {
   });
 
   describe('through the infer route', () => {
-    let repo: TempRepo;
-    let runtime: ModelRuntime;
+    let server: V2App;
     let app: FastifyInstance;
     before(async () => {
-      repo = tempRepo();
-      writeAddModel(repo.versionPath('add', '1'));
-      const config = validateConfig({ models: { dir: repo.dir }, log: { level: 'silent' } });
-      runtime = createModelRuntime(config, { logger: pino({ level: 'silent' }), registry: createRegistry() });
-      app = Fastify();
-      const codecs = new CodecPool();
-      app.addHook('onClose', () => codecs.close());
-      await app.register(v2Routes, { inference: runtime.inference, metrics: runtime.metrics, codecs, serverName: 'forja', serverVersion: 'test', bodyLimit: 1024 * 1024, isReady: () => true });
-      await runtime.manager.start();
+      server = await startV2App({ bodyLimit: 1024 * 1024 });
+      ({ app } = server);
     });
-    after(async () => {
-      await app.close();
-      await runtime.manager.close();
-      repo.remove();
-    });
+    after(() => server.close());
 
     it('computes the same sums whatever the header length', async () => {
       for (let padding = 0; padding < 8; padding++) {

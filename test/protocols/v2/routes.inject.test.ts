@@ -4,39 +4,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { validateConfig } from '../../../src/config/load.js';
-import { createRegistry } from '../../../src/telemetry/metrics.js';
-import { createModelRuntime, type ModelRuntime } from '../../../src/server/model-runtime.js';
-import { v2Routes } from '../../../src/protocols/v2/index.js';
-import { CodecPool } from '../../../src/protocols/v2/codec-pool.js';
-import { tempRepo, type TempRepo } from '../../helpers/model-repo.js';
-import { writeAddModel } from '../../helpers/onnx-models.js';
+import type { FastifyInstance } from 'fastify';
+import { startV2App, type V2App } from '../../helpers/v2-app.js';
 
 describe('v2 routes through app.inject()', () => {
-  let repo: TempRepo;
-  let runtime: ModelRuntime;
+  let server: V2App;
   let app: FastifyInstance;
   let ready = false;
 
   before(async () => {
-    repo = tempRepo();
-    writeAddModel(repo.versionPath('add', '1'));
-    const config = validateConfig({ models: { dir: repo.dir }, log: { level: 'silent' } });
-    runtime = createModelRuntime(config, { logger: pino({ level: 'silent' }), registry: createRegistry() });
-    app = Fastify();
-    const codecs = new CodecPool();
-    app.addHook('onClose', () => codecs.close());
-    await app.register(v2Routes, { inference: runtime.inference, metrics: runtime.metrics, codecs, serverName: 'forja', serverVersion: 'test', bodyLimit: config.server.body_limit_bytes, isReady: () => ready });
-    await runtime.manager.start();
+    server = await startV2App({ isReady: () => ready });
+    ({ app } = server);
     ready = true;
   });
-  after(async () => {
-    await app.close();
-    await runtime.manager.close();
-    repo.remove();
-  });
+  after(() => server.close());
 
   const infer = (payload: string) => app.inject({ method: 'POST', url: '/v2/models/add/infer', headers: { 'content-type': 'application/json' }, payload });
   const request = (rows: number) => JSON.stringify({ id: 'r1', inputs: ['A', 'B'].map((name) => ({ name, datatype: 'FP32', shape: [rows, 4], data: new Array(rows * 4).fill(1) })) });
