@@ -27,7 +27,7 @@ const CONVERSATIONS = arg('conversations', QUICK ? 2 : 4);
 const TURNS = arg('turns', QUICK ? 3 : 10);
 const GENERATE = arg('generate', QUICK ? 16 : 64);
 const RUNS = arg('runs', QUICK ? 1 : 3);
-const CONTEXT = 2048;
+const CONTEXT = 4096;
 const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'then', 'dog', 'ran', 'far', 'away', 'into', 'wood', 'where', 'bird', 'sang', 'song', 'to', 'tree', 'big', 'red', 'ball', 'girl', 'boy', 'happy', 'sun', 'day'];
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -48,7 +48,13 @@ function turn(base: string, model: string, prompt: string, retried = false): Pro
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) { res.resume(); reject(new Error(`HTTP ${res.statusCode} from ${base}`)); return; }
+      if (res.statusCode !== 200) {
+        let answer = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { answer += c; });
+        res.on('end', () => reject(new Error(`HTTP ${res.statusCode} from ${base}: ${answer.slice(0, 300)}`)));
+        return;
+      }
       let ttftMs = -1;
       let buffer = '';
       let text = '';

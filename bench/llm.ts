@@ -52,7 +52,13 @@ function streamOnce(base: string, model: string, maxTokens: number, prompt = PRO
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) { reject(new Error(`HTTP ${res.statusCode}`)); res.resume(); return; }
+      if (res.statusCode !== 200) {
+        let answer = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { answer += c; });
+        res.on('end', () => reject(new Error(`HTTP ${res.statusCode} from ${base}: ${answer.slice(0, 300)}`)));
+        return;
+      }
       let ttftMs = -1;
       let buffer = '';
       let tokens = 0;
