@@ -171,7 +171,10 @@ async function startLlamaServer(bin: string, file: string, threads: number): Pro
   throw new Error('llama-server did not become healthy');
 }
 
+const progress = (message: string) => process.stderr.write(`bench llm: ${message}\n`);
+
 async function benchModel(name: string, file: string, llama: Llama) {
+  progress(`${name}: Forja`);
   const registry = new Registry();
   const loader = createLlamaLoader({ registry, logger: pino({ level: 'silent' }), llama });
   // Forja's defaults: no threads setting (cores − 1), the default parallel sequences; only the context is sized for the long prompt.
@@ -193,6 +196,7 @@ async function benchModel(name: string, file: string, llama: Llama) {
   const engine = await engineInProcess(model);
   await app.close();
   await model.unload();
+  progress(`${name}: node-llama-cpp directly`);
   const lib = await direct(llama, file);
   const result: Record<string, unknown> = {
     forja_http: { tokens_per_s_1_stream: round(forja.tps1, 1), tokens_per_s_4_streams: round(forja.tps4, 1), ttft_ms: round(forja.ttftMs, 2), prompt_tokens_per_s: round(forja.prompt.tokensPerS, 1), prompt_tokens: forja.prompt.promptTokens, threads: model.info.threads },
@@ -208,6 +212,7 @@ async function benchModel(name: string, file: string, llama: Llama) {
   if (bin) {
     const peers: Record<string, { tps1: number; tps4: number; ttftMs: number; prompt: { tokensPerS: number; promptTokens: number } }> = {};
     for (const threads of PEER_THREADS) {
+      progress(`${name}: llama-server -t ${threads}`);
       const server = await startLlamaServer(bin, file, threads);
       try {
         peers[threads] = {
