@@ -10,13 +10,14 @@
  *   npx tsc -p tsconfig.json && node dist/bench/llm-conversation.js [--conversations 4] [--turns 10] [--generate 64] [--runs 3] [--quick]
  * `--quick` (for CI) runs 2 conversations × 3 turns × 16 tokens, one round.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom, writeTinyLlamaGguf } from '../support/gguf-writer.js';
+import { streamCompletion, type StreamedCompletion } from './lib/completion-stream.js';
+import { startLlamaServer } from './lib/llama-server.js';
 import { startListening } from './lib/processes.js';
 import { median } from '../src/telemetry/stats.js';
 
@@ -38,55 +39,12 @@ function userText(random: () => number): string {
   return `\nUser: ${Array.from({ length: 40 }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ')}.\nStory:`;
 }
 
-interface TurnResult { ttftMs: number; text: string; promptTokens: number; cachedTokens: number }
-
-/** One streamed completion; TTFT is the time to the first chunk carrying text. */
-function turn(base: string, model: string, prompt: string, retried = false): Promise<TurnResult> {
-  const again = () => turn(base, model, prompt, true);
-  const body = JSON.stringify({ model, prompt, max_tokens: GENERATE, temperature: 0, stream: true, stream_options: { include_usage: true }});
-  const url = new URL(`${base}/v1/completions`);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) {
-        let answer = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { answer += c; });
-        res.on('end', () => reject(new Error(`HTTP ${res.statusCode} from ${base}: ${answer.slice(0, 300)}`)));
-        return;
-      }
-      let ttftMs = -1;
-      let buffer = '';
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) !== -1) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-          const event = JSON.parse(line.slice(6)) as { choices?: Array<{ text?: string }>; usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }; timings?: { cache_n?: number } };
-          const piece = event.choices?.[0]?.text ?? '';
-          if (piece && ttftMs < 0) ttftMs = performance.now() - started;
-          text += piece;
-          if (event.usage) (res as unknown as { usage: unknown }).usage = event.usage;
-        }
-      });
-      res.on('end', () => {
-        const usage = (res as unknown as { usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } }).usage;
-        resolve({ ttftMs, text, promptTokens: usage?.prompt_tokens ?? 0, cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? -1 });
-      });
-    });
-    // A keep-alive socket the server closed while idle fails on reuse before any answer: send again once.
-    req.on('error', (err) => { if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !retried) resolve(again()); else reject(err); });
-    req.end(body);
-  });
-}
+/** One turn: the whole conversation so far as the prompt, G tokens generated greedily. */
+const turn = (base: string, model: string, prompt: string) => streamCompletion(agent, base, { model, prompt, max_tokens: GENERATE, temperature: 0 });
 
 /** C conversations side by side, T turns each; per turn, the median TTFT over conversations. */
 async function conversations(base: string, model: string): Promise<{ ttftMs: number[]; promptTokens: number[]; cachedTokens: number[] }> {
-  const perTurn: TurnResult[][] = Array.from({ length: TURNS }, () => []);
+  const perTurn: StreamedCompletion[][] = Array.from({ length: TURNS }, () => []);
   await Promise.all(Array.from({ length: CONVERSATIONS }, async (_, c) => {
     const random = seededRandom(1000 + c);
     let prompt = 'Once upon a time';
@@ -113,18 +71,6 @@ async function rounds(base: string, model: string) {
   return { ttft_ms: perTurn((x) => x.ttftMs), prompt_tokens: perTurn((x) => x.promptTokens), cached_tokens: perTurn((x) => x.cachedTokens) };
 }
 
-async function startLlamaServer(bin: string, file: string, threads: number): Promise<{ base: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(bin, ['-m', file, '--host', '127.0.0.1', '--port', String(port), '-t', String(threads), '-tb', String(threads), '-np', String(CONVERSATIONS), '-c', String(CONTEXT * CONVERSATIONS), '--log-disable'], { stdio: 'ignore' });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) return { base, child };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error('llama-server did not become healthy');
-}
-
 async function benchModel(name: string, file: string, forjaBin: string) {
   const repo = mkdtempSync(path.join(os.tmpdir(), 'forja-bench-conv-'));
   mkdirSync(path.join(repo, name, '1'), { recursive: true });
@@ -146,7 +92,7 @@ async function benchModel(name: string, file: string, forjaBin: string) {
   if (bin) {
     const peers: Record<string, { ttft_ms: number[] }> = {};
     for (const threads of [1, 2]) {
-      const server = await startLlamaServer(bin, file, threads);
+      const server = await startLlamaServer(bin, file, { threads, slots: CONVERSATIONS, contextPerSlot: CONTEXT });
       try {
         peers[`threads_${threads}`] = await rounds(server.base, name);
       } finally {

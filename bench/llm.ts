@@ -12,7 +12,6 @@
  *   npx tsc -p tsconfig.json && node dist/bench/llm.js [--runs 3] [--tokens 128] [--quick]
  * `--quick` (for CI) streams 32 tokens instead of 128 unless --tokens says otherwise.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -28,6 +27,8 @@ import { createLlamaLoader, defaultThreads } from '../src/inference/backends/lla
 import type { LanguageModel } from '../src/inference/types.js';
 import { openaiRoutes } from '../src/protocols/openai/index.js';
 import { writeTinyLlamaGguf } from '../support/gguf-writer.js';
+import { streamCompletion } from './lib/completion-stream.js';
+import { startLlamaServer } from './lib/llama-server.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => { const i = args.indexOf(`--${name}`); return i === -1 ? fallback : Number(args[i + 1]); };
@@ -44,40 +45,10 @@ const LONG_WORDS = ['the', 'little', 'girl', 'saw', 'a', 'big', 'dog', 'in', 'pa
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-/** One streamed completion over HTTP; returns completion tokens and ms to the first text chunk. */
-function streamOnce(base: string, model: string, maxTokens: number, prompt = PROMPT, retried = false): Promise<{ tokens: number; promptTokens: number; ttftMs: number }> {
-  const again = () => streamOnce(base, model, maxTokens, prompt, true);
-  const body = JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
-  const url = new URL(`${base}/v1/completions`);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) {
-        let answer = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { answer += c; });
-        res.on('end', () => reject(new Error(`HTTP ${res.statusCode} from ${base}: ${answer.slice(0, 300)}`)));
-        return;
-      }
-      let ttftMs = -1;
-      let buffer = '';
-      let tokens = 0;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (ttftMs < 0 && chunk.includes('"text":"') && !chunk.includes('"text":""')) ttftMs = performance.now() - started;
-        buffer += chunk;
-      });
-      res.on('end', () => {
-        const usageText = buffer.slice(buffer.lastIndexOf('"usage"'));
-        const usage = /"completion_tokens":(\d+)/.exec(usageText);
-        tokens = usage ? Number(usage[1]) : 0;
-        resolve({ tokens, promptTokens: Number(/"prompt_tokens":(\d+)/.exec(usageText)?.[1] ?? 0), ttftMs });
-      });
-    });
-    // A keep-alive socket the server closed while idle fails on reuse before any answer: send again once.
-    req.on('error', (err) => { if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !retried) resolve(again()); else reject(err); });
-    req.end(body);
-  });
+/** One streamed greedy completion over HTTP: completion tokens, prompt tokens and ms to the first text. */
+async function streamOnce(base: string, model: string, maxTokens: number, prompt = PROMPT): Promise<{ tokens: number; promptTokens: number; ttftMs: number }> {
+  const r = await streamCompletion(agent, base, { model, prompt, max_tokens: maxTokens, temperature: 0 });
+  return { tokens: r.completionTokens, promptTokens: r.promptTokens, ttftMs: r.ttftMs };
 }
 
 async function httpThroughput(base: string, model: string, streams: number): Promise<number> {
@@ -158,19 +129,6 @@ async function engineInProcess(model: LanguageModel): Promise<{ tps1: number; tp
   return { tps1: await measure(() => run(1)), tps4: await measure(() => run(4)) };
 }
 
-async function startLlamaServer(bin: string, file: string, threads: number): Promise<{ base: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(bin, ['-m', file, '--host', '127.0.0.1', '--port', String(port), '-t', String(threads), '-tb', String(threads), '-np', String(SEQUENCES), '-c', String(CONTEXT * SEQUENCES), '--log-disable'], { stdio: 'ignore' });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
-    if (ok) return { base, child };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error('llama-server did not become healthy');
-}
-
 const progress = (message: string) => process.stderr.write(`bench llm: ${message}\n`);
 
 async function benchModel(name: string, file: string, llama: Llama) {
@@ -213,7 +171,7 @@ async function benchModel(name: string, file: string, llama: Llama) {
     const peers: Record<string, { tps1: number; tps4: number; ttftMs: number; prompt: { tokensPerS: number; promptTokens: number } }> = {};
     for (const threads of PEER_THREADS) {
       progress(`${name}: llama-server -t ${threads}`);
-      const server = await startLlamaServer(bin, file, threads);
+      const server = await startLlamaServer(bin, file, { threads, slots: SEQUENCES, contextPerSlot: CONTEXT });
       try {
         peers[threads] = {
           tps1: await measure(() => httpThroughput(server.base, name, 1)),
